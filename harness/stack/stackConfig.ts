@@ -31,7 +31,9 @@ export interface StackConfig {
 }
 
 /** Reads the stack configuration; throws ConfigError naming bad variables. */
-export function loadStackConfig(env: Readonly<Record<string, string | undefined>> = process.env): StackConfig {
+export function loadStackConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StackConfig {
   const reader = new EnvReader(env);
   const config: StackConfig = {
     endpoints: readStackEndpoints(reader),

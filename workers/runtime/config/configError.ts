@@ -13,7 +13,10 @@ export class ConfigError extends Error {
   constructor(problems: readonly ConfigProblem[]) {
     super(
       `invalid configuration:\n${problems
-        .map((p) => `  ${p.variable}=${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: expected ${p.expected}`)
+        .map(
+          (p) =>
+            `  ${p.variable}=${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: expected ${p.expected}`,
+        )
         .join('\n')}`,
     );
     this.name = 'ConfigError';

@@ -9,8 +9,11 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export class EnvReader {
   private readonly problems: ConfigProblem[] = [];
+  private readonly env: Env;
 
-  constructor(private readonly env: Env = process.env) {}
+  constructor(env: Env = process.env) {
+    this.env = env;
+  }
 
   private raw(name: string): string | undefined {
     const value = this.env[name];

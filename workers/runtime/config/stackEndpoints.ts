@@ -34,7 +34,9 @@ export function readStackEndpoints(reader: EnvReader): StackEndpoints {
 }
 
 /** Reads just the endpoints (for tools and tests); throws ConfigError naming bad variables. */
-export function loadStackEndpoints(env: Readonly<Record<string, string | undefined>> = process.env): StackEndpoints {
+export function loadStackEndpoints(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StackEndpoints {
   const reader = new EnvReader(env);
   const endpoints = readStackEndpoints(reader);
   reader.done();

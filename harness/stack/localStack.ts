@@ -1,0 +1,66 @@
+import { containerStackServices, dockerEngineReachable } from './containerStack.ts';
+import { nativeStackServices } from './nativeStack.ts';
+import type { StackConfig } from './stackConfig.ts';
+import type { ServiceStatus, StackService } from './stackService.ts';
+
+/** Which provider runs the stack: `native` here; `containers` when STACK_PROVIDER says so or `auto` finds a Docker engine. */
+export async function resolveProvider(config: StackConfig): Promise<'native' | 'containers'> {
+  if (config.provider !== 'auto') return config.provider;
+  return (await dockerEngineReachable()) ? 'containers' : 'native';
+}
+
+/** The local stack: Kafka, the schema registry, PostgreSQL and Redis. */
+export class LocalStack {
+  readonly provider: 'native' | 'containers';
+  readonly services: readonly StackService[];
+
+  private constructor(provider: 'native' | 'containers', services: readonly StackService[]) {
+    this.provider = provider;
+    this.services = services;
+  }
+
+  static async create(
+    config: StackConfig,
+    log: (line: string) => void = () => undefined,
+  ): Promise<LocalStack> {
+    const provider = await resolveProvider(config);
+    const services =
+      provider === 'containers' ? containerStackServices(config) : nativeStackServices(config, log);
+    return new LocalStack(provider, services);
+  }
+
+  /**
+   * Brings every service up and waits for real health. The data stores are checked first,
+   * then the two JVMs start side by side. Returns what happened to each service.
+   */
+  async up(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
+    const outcomes = new Map<string, 'started' | 'already-running' | 'external'>();
+    const dataStores = this.services.filter((s) => s.name === 'postgres' || s.name === 'redis');
+    const others = this.services.filter((s) => !dataStores.includes(s));
+    for (const group of [dataStores, others]) {
+      const results = await Promise.allSettled(group.map(async (s) => [s.name, await s.up()] as const));
+      const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failures.length > 0)
+        throw new AggregateError(
+          failures.map((f) => f.reason),
+          failures.map((f) => (f.reason as Error).message).join('; '),
+        );
+      for (const r of results) if (r.status === 'fulfilled') outcomes.set(r.value[0], r.value[1]);
+    }
+    return outcomes;
+  }
+
+  /** Stops, in reverse order, every service this stack started; returns the names stopped. */
+  async down(only?: ReadonlySet<string>): Promise<string[]> {
+    const stopped: string[] = [];
+    for (const service of [...this.services].reverse()) {
+      if (only && !only.has(service.name)) continue;
+      if (await service.down()) stopped.push(service.name);
+    }
+    return stopped;
+  }
+
+  async status(): Promise<ServiceStatus[]> {
+    return Promise.all(this.services.map((s) => s.status()));
+  }
+}
