@@ -9,7 +9,9 @@ import { loadStackConfig } from '../stack/stackConfig.ts';
 export default async function setup(): Promise<() => Promise<void>> {
   const stack = await LocalStack.create(loadStackConfig(), (line) => console.log(`[stack] ${line}`));
   const outcomes = await stack.up();
-  const startedHere = new Set([...outcomes].filter(([, outcome]) => outcome === 'started').map(([name]) => name));
+  const startedHere = new Set(
+    [...outcomes].filter(([, outcome]) => outcome === 'started').map(([name]) => name),
+  );
   if (startedHere.size > 0) console.log(`[stack] started for this test run: ${[...startedHere].join(', ')}`);
   return async () => {
     if (startedHere.size === 0 || process.env.KEEP_STACK === '1') return;

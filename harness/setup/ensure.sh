@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Makes a checkout ready to run: Debian packages (when missing), then `npm ci` when
+# node_modules is missing or older than package-lock.json. Cheap when nothing changed,
+# so `npm start` and `npm test` call it every time and work on a fresh clone.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+bash harness/setup/prepare-machine.sh
+stamp=node_modules/.fleetstream-installed
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/node ]; then
+  echo "ensure: installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
