@@ -28,7 +28,10 @@ export interface HandlerContext {
 }
 
 /** A worker's business logic for one message. Throw a ProcessingError subclass to say what should happen. */
-export type MessageHandler<V = unknown> = (message: ConsumedMessage<V>, context: HandlerContext) => Promise<void>;
+export type MessageHandler<V = unknown> = (
+  message: ConsumedMessage<V>,
+  context: HandlerContext,
+) => Promise<void>;
 
 /** Decodes a record's value bytes; throws PoisonMessageError when they cannot be decoded. */
 export type ValueDecoder<V = unknown> = (value: Buffer | null, topic: string) => Promise<V> | V;

@@ -1,0 +1,900 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LibrdKafkaError, Message, TopicPartition } from '@confluentinc/kafka-javascript';
+import pRetry from 'p-retry';
+import { DependencyUnavailableError, describeError, dispositionOf } from '../errors/processingErrors.ts';
+import type { ConsumedMessage, MessageHandler, ValueDecoder } from './consumedMessage.ts';
+import type { ConsumerOptions } from './consumerOptions.ts';
+import {
+  type EngineObserver,
+  type PartitionSnapshot,
+  type PauseReason,
+  silentObserver,
+} from './engineObserver.ts';
+import { LaneScheduler, type Schedulable } from './laneScheduler.ts';
+import { OffsetTracker } from './offsetTracker.ts';
+import { createRdKafkaConsumer, type RdKafkaConsumer } from './rdkafkaConsumer.ts';
+
+const ERR_ASSIGN_PARTITIONS = -175;
+const ERR_REVOKE_PARTITIONS = -174;
+
+/** What a worker declares: its group, its topics and its handler. */
+export interface WorkerSpec<V> {
+  /** Worker name: metrics, logs and DLQ headers carry it. */
+  name: string;
+  /** Consumer group id. */
+  groupId: string;
+  /** Topics consumed by the group. */
+  topics: string[];
+  /** Business logic for one message. */
+  handler: MessageHandler<V>;
+  /** Turns value bytes into the handler's value (Avro through the registry for fleet workers). */
+  decoder: ValueDecoder<V>;
+  /** Names of circuit breakers the handler calls; while one is open the worker's partitions pause. */
+  dependsOn?: readonly string[];
+}
+
+/** A failed message on its way to the DLQ: the original record plus why and after how many tries. */
+export interface DeadLetterInput {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Readonly<Record<string, Buffer>>;
+  error: unknown;
+  attempts: number;
+  groupId: string;
+  worker: string;
+}
+
+/** Publishes a dead letter and resolves once the broker acknowledged it. */
+export interface DeadLetterPublisher {
+  publish(input: DeadLetterInput): Promise<void>;
+}
+
+/** The DLQ volume caps, as the engine uses them (see resilience/deadLetterCaps.ts). */
+export interface DeadLetterGate {
+  admitDeadLetter(
+    topic: string,
+    partition: number,
+  ): Promise<{ admitted: true } | { admitted: false; reason: string }>;
+  recordSuccess(topic: string, partition: number): void;
+  /** Registers a listener for "dead-lettering may resume" (all partitions, or one). */
+  onResumed(listener: (topic?: string, partition?: number) => void): void;
+  degradedReason(): string | undefined;
+}
+
+/** The circuit breakers a worker depends on, as the engine uses them. */
+export interface BreakerWatch {
+  /** True while any of the named breakers is open. */
+  anyOpen(names: readonly string[]): boolean;
+  /** Registers a listener for breaker state changes. */
+  onStateChange(listener: (name: string, state: 'closed' | 'open' | 'half-open') => void): void;
+}
+
+/** Structured logger (pino's signature). */
+export interface EngineLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Everything the engine needs besides the worker. */
+export interface ConsumerEngineDeps {
+  /** Kafka bootstrap servers. */
+  bootstrapServers: string;
+  options: ConsumerOptions;
+  deadLetters: DeadLetterPublisher;
+  dlqGate?: DeadLetterGate;
+  breakers?: BreakerWatch;
+  observer?: EngineObserver;
+  logger?: EngineLogger;
+  /** Wraps each handler call (tracing spans, log context). */
+  instrument?: <V>(message: ConsumedMessage<V>, run: () => Promise<void>) => Promise<void>;
+  /** Extra librdkafka settings (tests, tuning). */
+  kafkaConfig?: Record<string, string | number | boolean>;
+}
+
+interface Envelope extends Schedulable {
+  readonly partitionId: string;
+  readonly orderingKey: string;
+  readonly epoch: number;
+  readonly record: Message;
+  readonly size: number;
+  readonly correlationId: string;
+  readonly headers: Readonly<Record<string, Buffer>>;
+  attempts: number;
+}
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly id: string;
+  readonly epoch: number;
+  readonly tracker: OffsetTracker;
+  bufferedBytes: number;
+  inFlight: number;
+  committed: number | undefined;
+  readonly pausedFor: Set<PauseReason>;
+  revoking: boolean;
+}
+
+type Lifecycle = 'new' | 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
+
+const silentLogger: EngineLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * The worker runtime's consumer: pulls records fast from librdkafka's node-rdkafka-style
+ * API, schedules them in per-key lanes under a global concurrency limit, commits only the
+ * contiguous finished watermark of each partition (periodically, on revoke, on shutdown),
+ * fences in-flight work of revoked partitions by assignment epoch, pauses single partitions
+ * for backpressure, open breakers and DLQ caps while it keeps polling, retries with
+ * backoff while the key stays blocked, and dead-letters what cannot be processed.
+ */
+export class ConsumerEngine<V = unknown> {
+  private readonly worker: WorkerSpec<V>;
+  private readonly deps: ConsumerEngineDeps;
+  private readonly options: ConsumerOptions;
+  private readonly observer: EngineObserver;
+  private readonly logger: EngineLogger;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly scheduler: LaneScheduler<Envelope>;
+  private readonly handlerStarts = new Map<Envelope, number>();
+  private consumer: RdKafkaConsumer | undefined;
+  private lifecycle: Lifecycle = 'new';
+  private epochCounter = 0;
+  private totalUnfinished = 0;
+  private totalBytes = 0;
+  private processFull = false;
+  private pollLoopDone: Promise<void> | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+  private rebalanceChain: Promise<void> = Promise.resolve();
+  private lastPollAt = 0;
+  private joinedGroup = false;
+  private operatorPaused = false;
+  private readonly abort = new AbortController();
+  private readonly idleWaiters: Array<() => void> = [];
+  private drainPromise: Promise<boolean> | undefined;
+  private stopPromise: Promise<void> | undefined;
+
+  constructor(worker: WorkerSpec<V>, deps: ConsumerEngineDeps) {
+    this.worker = worker;
+    this.deps = deps;
+    this.options = deps.options;
+    this.observer = deps.observer ?? silentObserver;
+    this.logger = deps.logger ?? silentLogger;
+    this.scheduler = new LaneScheduler<Envelope>(
+      this.options.ordering,
+      this.options.maxConcurrency,
+      (envelope) => {
+        void this.process(envelope);
+      },
+    );
+    deps.breakers?.onStateChange((name, state) => this.onBreakerChange(name, state));
+    deps.dlqGate?.onResumed((topic, partition) => this.onDeadLettersResumed(topic, partition));
+  }
+
+  /** Connects, subscribes and starts polling; resolves once connected. */
+  async start(): Promise<void> {
+    if (this.lifecycle !== 'new') return;
+    this.lifecycle = 'starting';
+    const consumer = createRdKafkaConsumer(this.consumerConfig(), {
+      'auto.offset.reset': this.options.autoOffsetReset,
+    });
+    this.consumer = consumer;
+    consumer.setDefaultConsumeTimeout(this.options.pollTimeoutMs);
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    consumer.on('event.error', (error) =>
+      this.logger.warn({ err: error.message, code: error.code }, 'kafka client error'),
+    );
+    await new Promise<void>((resolve, reject) => {
+      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(error) : resolve()));
+    }).catch((error: LibrdKafkaError) => {
+      this.lifecycle = 'stopped';
+      throw new Error(
+        `${this.worker.name}: cannot connect to Kafka at ${this.deps.bootstrapServers}: ${error.message}`,
+      );
+    });
+    consumer.subscribe(this.worker.topics);
+    this.lifecycle = 'running';
+    this.lastPollAt = Date.now();
+    this.commitTimer = setInterval(() => {
+      this.commitFinished().catch((error: Error) =>
+        this.logger.warn({ err: error.message }, 'periodic commit failed'),
+      );
+    }, this.options.commitIntervalMs);
+    this.pollLoopDone = this.pollLoop();
+    this.logger.info(
+      { topics: this.worker.topics, group: this.worker.groupId, protocol: this.options.groupProtocol },
+      'consumer started',
+    );
+  }
+
+  /**
+   * Stops starting new messages, waits up to `timeoutMs` for in-flight handlers, then commits.
+   * Resolves true when everything in flight finished. Queued-but-unstarted messages are not
+   * committed and will be consumed again by whoever owns the partition next.
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    this.drainPromise ??= this.drainOnce(timeoutMs);
+    return this.drainPromise;
+  }
+
+  /** Drains (without waiting when `drain` was not called), leaves the group and closes the client; idempotent. */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.stopOnce();
+    return this.stopPromise;
+  }
+
+  /** Pauses or resumes every partition on an operator's request (the ops CLI and runbooks use it). */
+  setOperatorPause(paused: boolean): void {
+    this.operatorPaused = paused;
+    for (const state of this.partitions.values()) this.setPaused(state, 'operator', paused);
+  }
+
+  /** True while the poll loop turns and no handler is stuck: the /healthz answer. */
+  liveness(now = Date.now()): { ok: boolean; reason?: string } {
+    if (this.lifecycle !== 'running' && this.lifecycle !== 'draining')
+      return { ok: this.lifecycle !== 'stopped', reason: this.lifecycle };
+    const pollAge = now - this.lastPollAt;
+    if (pollAge > Math.max(30_000, this.options.pollTimeoutMs * 50))
+      return { ok: false, reason: `poll loop stalled for ${pollAge} ms` };
+    for (const started of this.handlerStarts.values()) {
+      if (now - started > this.options.stuckHandlerMs)
+        return { ok: false, reason: `a handler has run for ${now - started} ms` };
+    }
+    return { ok: true };
+  }
+
+  /** True once the group assigned this member (possibly nothing) and no DLQ cap holds it: the /readyz answer. */
+  readiness(): { ok: boolean; reason?: string } {
+    if (this.lifecycle !== 'running') return { ok: false, reason: `consumer ${this.lifecycle}` };
+    if (!this.joinedGroup) return { ok: false, reason: 'not yet assigned by the consumer group' };
+    const degraded = this.deps.dlqGate?.degradedReason();
+    if (degraded) return { ok: false, reason: degraded };
+    return { ok: true };
+  }
+
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.scheduler.inFlight;
+  }
+
+  /** Per-partition state for gauges and tests. */
+  snapshot(): PartitionSnapshot[] {
+    const queued = this.scheduler.queuedByPartition();
+    const now = Date.now();
+    return [...this.partitions.values()].map((state) => {
+      const committable = state.tracker.committable();
+      return {
+        topic: state.topic,
+        partition: state.partition,
+        epoch: state.epoch,
+        unfinished: state.tracker.unfinished(),
+        bufferedBytes: state.bufferedBytes,
+        queued: queued.get(state.id) ?? 0,
+        inFlight: state.inFlight,
+        committed: state.committed,
+        committable,
+        pausedFor: [...state.pausedFor],
+        oldestUnfinishedAgeMs: state.tracker.oldestUnfinishedAgeMs(now),
+        lag: this.lagOf(state),
+      };
+    });
+  }
+
+  /** Commits every partition's finished watermark that moved since the last commit. */
+  commitFinished(only?: ReadonlySet<string>, includeRevoking = false): Promise<void> {
+    const next = this.commitChain.then(() => this.commitNow(only, includeRevoking));
+    this.commitChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private consumerConfig(): Record<string, string | number | boolean | ((...args: never[]) => void)> {
+    const base: Record<string, string | number | boolean | ((...args: never[]) => void)> = {
+      'bootstrap.servers': this.deps.bootstrapServers,
+      'group.id': this.worker.groupId,
+      'client.id': `${this.worker.name}-${process.pid}`,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'max.poll.interval.ms': this.options.maxPollIntervalMs,
+      'group.protocol': this.options.groupProtocol,
+      'fetch.wait.max.ms': 50,
+      'queued.max.messages.kbytes': 16384,
+      rebalance_cb: (error: LibrdKafkaError, assignment: TopicPartition[]) => {
+        this.rebalanceChain = this.rebalanceChain.then(() =>
+          this.onRebalance(error, assignment).catch((e: Error) =>
+            this.logger.error({ err: e.message }, 'rebalance handling failed'),
+          ),
+        );
+      },
+      ...(this.deps.kafkaConfig ?? {}),
+    };
+    if (this.options.groupProtocol === 'classic') {
+      base['partition.assignment.strategy'] = 'cooperative-sticky';
+      base['session.timeout.ms'] = this.options.sessionTimeoutMs;
+      base['heartbeat.interval.ms'] = Math.floor(this.options.sessionTimeoutMs / 4);
+    }
+    return base;
+  }
+
+  private async pollLoop(): Promise<void> {
+    const consumer = this.consumer!;
+    while (this.lifecycle === 'running' || this.lifecycle === 'draining') {
+      let messages: Message[];
+      try {
+        messages = await new Promise<Message[]>((resolve, reject) => {
+          consumer.consume(this.options.fetchBatch, (error, batch) =>
+            error ? reject(error) : resolve(batch ?? []),
+          );
+        });
+      } catch (error) {
+        const e = error as LibrdKafkaError;
+        this.lastPollAt = Date.now();
+        if (this.lifecycle !== 'running' && this.lifecycle !== 'draining') break;
+        this.logger.warn({ err: e.message, code: e.code }, 'poll failed');
+        await sleep(Math.min(1000, this.options.pollTimeoutMs * 5));
+        continue;
+      }
+      this.lastPollAt = Date.now();
+      if (messages.length > 0) this.accept(messages);
+    }
+  }
+
+  private accept(messages: Message[]): void {
+    const touched = new Set<PartitionState>();
+    const now = Date.now();
+    let consumedTopic = '';
+    let consumedCount = 0;
+    for (const record of messages) {
+      const id = `${record.topic}:${record.partition}`;
+      const state = this.partitions.get(id);
+      // Not ours (anymore) or being revoked: the next owner consumes it from the committed offset.
+      if (!state || state.revoking) continue;
+      // librdkafka resumes a paused partition from the next unconsumed offset, so this only guards
+      // against a redelivery we already hold.
+      if (record.offset <= state.tracker.lastReceivedOffset()) continue;
+      state.tracker.received(record.offset, now);
+      const size = (record.value?.length ?? 0) + (record.key ? Buffer.byteLength(record.key) : 0);
+      state.bufferedBytes += size;
+      this.totalBytes += size;
+      this.totalUnfinished++;
+      const headers = headerMap(record);
+      const keyText =
+        record.key == null ? '' : typeof record.key === 'string' ? record.key : record.key.toString('utf8');
+      this.scheduler.enqueue({
+        partitionId: id,
+        orderingKey: keyText,
+        epoch: state.epoch,
+        record,
+        size,
+        headers,
+        correlationId: headers['correlation-id']?.toString('utf8') || randomUUID(),
+        attempts: 0,
+      });
+      touched.add(state);
+      if (record.topic !== consumedTopic) {
+        if (consumedCount > 0) this.observer.consumed(consumedTopic, consumedCount);
+        consumedTopic = record.topic;
+        consumedCount = 0;
+      }
+      consumedCount++;
+    }
+    if (consumedCount > 0) this.observer.consumed(consumedTopic, consumedCount);
+    for (const state of touched) this.applyPartitionBackpressure(state);
+    this.applyProcessBackpressure();
+    this.scheduler.pump();
+  }
+
+  private async process(envelope: Envelope): Promise<void> {
+    const state = this.partitions.get(envelope.partitionId);
+    if (!state || state.epoch !== envelope.epoch) {
+      this.scheduler.complete(envelope);
+      this.notifyIdle();
+      return;
+    }
+    state.inFlight++;
+    const started = Date.now();
+    this.handlerStarts.set(envelope, started);
+    const record = envelope.record;
+    let message: ConsumedMessage<V> | undefined;
+    try {
+      const value = await this.worker.decoder(record.value, record.topic);
+      message = {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        key: record.key == null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key),
+        keyText: envelope.orderingKey,
+        value,
+        rawValue: record.value,
+        headers: envelope.headers,
+        timestamp: record.timestamp ?? started,
+        correlationId: envelope.correlationId,
+        attempt: envelope.attempts + 1,
+      };
+      await this.runWithRetries(envelope, message, state);
+      this.deps.dlqGate?.recordSuccess(record.topic, record.partition);
+      this.finish(envelope, state, 'success', started);
+    } catch (error) {
+      await this.onFailure(envelope, state, error, started);
+    } finally {
+      state.inFlight--;
+      this.handlerStarts.delete(envelope);
+      this.notifyIdle();
+    }
+  }
+
+  private async runWithRetries(
+    envelope: Envelope,
+    message: ConsumedMessage<V>,
+    state: PartitionState,
+  ): Promise<void> {
+    const context = { signal: this.abort.signal };
+    const invoke = (): Promise<void> => {
+      envelope.attempts++;
+      message.attempt = envelope.attempts;
+      return this.deps.instrument
+        ? this.deps.instrument(message, () => this.worker.handler(message, context))
+        : this.worker.handler(message, context);
+    };
+    const remaining = this.options.maxAttempts - envelope.attempts;
+    if (remaining <= 1) return invoke();
+    try {
+      await invoke();
+      return;
+    } catch (first) {
+      if (
+        dispositionOf(first) !== 'retry' ||
+        this.options.maxAttempts - envelope.attempts < 1 ||
+        !this.owns(state, envelope)
+      )
+        throw first;
+      this.observer.failed(message.topic, describeError(first).errorClass);
+      this.observer.retried(message.topic);
+      await sleep(this.backoff(envelope.attempts), undefined, { signal: this.abort.signal }).catch(
+        () => undefined,
+      );
+    }
+    await pRetry(
+      async () => {
+        if (!this.owns(state, envelope))
+          throw new DependencyUnavailableError('partition-ownership', 'partition revoked');
+        await invoke();
+      },
+      {
+        retries: Math.max(0, this.options.maxAttempts - envelope.attempts - 1),
+        minTimeout: this.backoff(envelope.attempts + 1),
+        maxTimeout: this.options.retryMaxMs,
+        factor: 2,
+        randomize: true,
+        signal: this.abort.signal,
+        shouldRetry: ({ error }) => dispositionOf(error) === 'retry' && this.owns(state, envelope),
+        onFailedAttempt: ({ error, retriesLeft }) => {
+          this.observer.failed(message.topic, describeError(error).errorClass);
+          if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(message.topic);
+        },
+      },
+    );
+  }
+
+  private backoff(attempt: number): number {
+    const base = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** Math.max(0, attempt - 1));
+    return Math.round(base * (0.5 + Math.random() * 0.5));
+  }
+
+  private owns(state: PartitionState, envelope: Envelope): boolean {
+    return (
+      !state.revoking &&
+      this.partitions.get(state.id) === state &&
+      state.epoch === envelope.epoch &&
+      this.lifecycle !== 'stopping'
+    );
+  }
+
+  private async onFailure(
+    envelope: Envelope,
+    state: PartitionState,
+    error: unknown,
+    started: number,
+  ): Promise<void> {
+    const record = envelope.record;
+    const description = describeError(error);
+    if (!this.owns(state, envelope)) {
+      // Revoked or stopping while it ran: the next owner takes it from the committed offset.
+      this.scheduler.complete(envelope);
+      return;
+    }
+    const disposition = dispositionOf(error);
+    if (disposition === 'pause-dependency') {
+      this.logger.warn(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          dependency: (error as DependencyUnavailableError).dependency,
+        },
+        'downstream unavailable: pausing the partition, message kept',
+      );
+      envelope.attempts = Math.max(0, envelope.attempts - 1);
+      this.scheduler.hold(state.id);
+      this.setPaused(state, 'breaker', true);
+      this.scheduler.requeueFront(envelope);
+      this.maybeReleaseBreakerHold(state);
+      return;
+    }
+    this.observer.failed(record.topic, description.errorClass);
+    const verdict = this.deps.dlqGate
+      ? await this.deps.dlqGate.admitDeadLetter(record.topic, record.partition)
+      : { admitted: true as const };
+    if (!verdict.admitted) {
+      this.logger.error(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          reason: verdict.reason,
+          errorClass: description.errorClass,
+        },
+        'DLQ cap reached: partition paused, message kept',
+      );
+      this.scheduler.hold(state.id);
+      this.setPaused(state, 'dlq_cap', true);
+      this.scheduler.requeueFront(envelope);
+      return;
+    }
+    try {
+      await this.deps.deadLetters.publish({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp ?? Date.now(),
+        key: record.key == null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key),
+        value: record.value,
+        headers: envelope.headers,
+        error,
+        attempts: Math.max(1, envelope.attempts),
+        groupId: this.worker.groupId,
+        worker: this.worker.name,
+      });
+    } catch (publishError) {
+      // The DLQ itself is unavailable: keep the message, block its key, try again later.
+      this.logger.error(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          err: (publishError as Error).message,
+        },
+        'dead-letter publish failed: message kept and retried',
+      );
+      await sleep(this.options.retryMaxMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      this.scheduler.requeueFront(envelope);
+      this.scheduler.pump();
+      return;
+    }
+    this.observer.deadLettered(record.topic, description.code);
+    this.logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        correlationId: envelope.correlationId,
+        errorClass: description.errorClass,
+        error: description.message,
+        attempts: envelope.attempts,
+      },
+      'message dead-lettered',
+    );
+    this.finish(envelope, state, 'dead_lettered', started);
+  }
+
+  private finish(
+    envelope: Envelope,
+    state: PartitionState,
+    outcome: 'success' | 'dead_lettered',
+    started: number,
+  ): void {
+    const now = Date.now();
+    if (this.partitions.get(state.id) === state && state.epoch === envelope.epoch) {
+      state.tracker.finish(envelope.record.offset, now);
+      state.bufferedBytes -= envelope.size;
+      this.totalBytes -= envelope.size;
+      this.totalUnfinished--;
+      this.applyPartitionBackpressure(state);
+      this.applyProcessBackpressure();
+    }
+    this.observer.processed(
+      envelope.record.topic,
+      outcome,
+      (now - started) / 1000,
+      (now - (envelope.record.timestamp ?? now)) / 1000,
+    );
+    this.scheduler.complete(envelope);
+    this.scheduler.pump();
+  }
+
+  private applyPartitionBackpressure(state: PartitionState): void {
+    const unfinished = state.tracker.unfinished();
+    const full =
+      unfinished >= this.options.partitionMaxMessages ||
+      state.bufferedBytes >= this.options.partitionMaxBytes;
+    const relieved =
+      unfinished <= this.options.partitionMaxMessages / 2 &&
+      state.bufferedBytes <= this.options.partitionMaxBytes / 2;
+    if (full) this.setPaused(state, 'backpressure', true);
+    else if (relieved && !this.processFull) this.setPaused(state, 'backpressure', false);
+  }
+
+  private applyProcessBackpressure(): void {
+    const full =
+      this.totalUnfinished >= this.options.processMaxMessages ||
+      this.totalBytes >= this.options.processMaxBytes;
+    const relieved =
+      this.totalUnfinished <= this.options.processMaxMessages * 0.75 &&
+      this.totalBytes <= this.options.processMaxBytes * 0.75;
+    if (full && !this.processFull) {
+      this.processFull = true;
+      for (const state of this.partitions.values()) this.setPaused(state, 'backpressure', true);
+    } else if (relieved && this.processFull) {
+      this.processFull = false;
+      for (const state of this.partitions.values()) this.applyPartitionBackpressure(state);
+    }
+  }
+
+  private setPaused(state: PartitionState, reason: PauseReason, paused: boolean): void {
+    const consumer = this.consumer;
+    if (!consumer || state.revoking) return;
+    const wasPaused = state.pausedFor.size > 0;
+    if (paused === state.pausedFor.has(reason)) return;
+    if (paused) state.pausedFor.add(reason);
+    else state.pausedFor.delete(reason);
+    const isPaused = state.pausedFor.size > 0;
+    try {
+      if (isPaused && !wasPaused) consumer.pause([{ topic: state.topic, partition: state.partition }]);
+      else if (!isPaused && wasPaused) consumer.resume([{ topic: state.topic, partition: state.partition }]);
+    } catch (error) {
+      this.logger.warn(
+        { topic: state.topic, partition: state.partition, err: (error as Error).message },
+        'pause/resume failed',
+      );
+    }
+    if (paused) this.observer.paused(state.topic, state.partition, reason);
+    else this.observer.resumed(state.topic, state.partition, reason);
+  }
+
+  private onBreakerChange(name: string, breakerState: 'closed' | 'open' | 'half-open'): void {
+    if (!this.worker.dependsOn?.includes(name)) return;
+    if (breakerState === 'open') {
+      this.logger.warn({ breaker: name }, "breaker open: pausing the worker's partitions");
+      for (const state of this.partitions.values()) {
+        this.scheduler.hold(state.id);
+        this.setPaused(state, 'breaker', true);
+      }
+      return;
+    }
+    this.logger.info(
+      { breaker: name, state: breakerState },
+      'breaker probing or closed: resuming partitions',
+    );
+    for (const state of this.partitions.values()) this.maybeReleaseBreakerHold(state);
+  }
+
+  private maybeReleaseBreakerHold(state: PartitionState): void {
+    if (!state.pausedFor.has('breaker')) return;
+    if (this.deps.breakers?.anyOpen(this.worker.dependsOn ?? [])) return;
+    this.setPaused(state, 'breaker', false);
+    if (!state.pausedFor.has('dlq_cap') && this.lifecycle === 'running') this.scheduler.release(state.id);
+    this.scheduler.pump();
+  }
+
+  private onDeadLettersResumed(topic?: string, partition?: number): void {
+    for (const state of this.partitions.values()) {
+      if (topic !== undefined && state.topic !== topic) continue;
+      if (partition !== undefined && state.partition !== partition) continue;
+      if (!state.pausedFor.has('dlq_cap')) continue;
+      this.setPaused(state, 'dlq_cap', false);
+      if (!state.pausedFor.has('breaker') && this.lifecycle === 'running') this.scheduler.release(state.id);
+    }
+    this.scheduler.pump();
+  }
+
+  private async onRebalance(error: LibrdKafkaError, assignment: TopicPartition[]): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
+    if (error.code === ERR_ASSIGN_PARTITIONS) {
+      this.joinedGroup = true;
+      for (const tp of assignment) {
+        const id = `${tp.topic}:${tp.partition}`;
+        this.partitions.set(id, {
+          topic: tp.topic,
+          partition: tp.partition,
+          id,
+          epoch: ++this.epochCounter,
+          tracker: new OffsetTracker(),
+          bufferedBytes: 0,
+          inFlight: 0,
+          committed: undefined,
+          pausedFor: new Set(),
+          revoking: false,
+        });
+      }
+      if (cooperative) consumer.incrementalAssign(assignment);
+      else consumer.assign(assignment);
+      for (const tp of assignment) {
+        const state = this.partitions.get(`${tp.topic}:${tp.partition}`)!;
+        if (this.processFull) this.setPaused(state, 'backpressure', true);
+        if (this.operatorPaused) this.setPaused(state, 'operator', true);
+        if (this.deps.breakers?.anyOpen(this.worker.dependsOn ?? [])) {
+          this.scheduler.hold(state.id);
+          this.setPaused(state, 'breaker', true);
+        }
+      }
+      this.observer.rebalanced('assign', assignment.length);
+      this.logger.info(
+        { partitions: assignment.map(partitionKey), protocol: cooperative ? 'cooperative' : 'eager' },
+        'partitions assigned',
+      );
+      return;
+    }
+    if (error.code !== ERR_REVOKE_PARTITIONS) {
+      this.logger.error({ err: error.message, code: error.code }, 'rebalance error');
+      return;
+    }
+    const lost = consumer.assignmentLost();
+    const revoked = (cooperative ? assignment : [...this.partitions.values()])
+      .map((tp) => this.partitions.get(partitionKey(tp)))
+      .filter((s): s is PartitionState => s !== undefined);
+    for (const state of revoked) {
+      // Queued messages are given up (never finished, so never committed past): the next owner consumes them.
+      state.revoking = true;
+      this.scheduler.dropPartition(state.id);
+    }
+    if (!lost && this.lifecycle !== 'stopping') {
+      // Let in-flight handlers of the revoked partitions finish, so their work is committed rather than redone.
+      const deadline = Date.now() + this.options.revokeTimeoutMs;
+      while (revoked.some((s) => s.inFlight > 0) && Date.now() < deadline)
+        await this.waitForIdle(deadline - Date.now());
+      await this.commitFinished(new Set(revoked.map((s) => s.id)), true).catch((e: Error) =>
+        this.logger.warn({ err: e.message }, 'commit on revoke failed'),
+      );
+    }
+    // From here on, completions of these partitions' epochs are ignored: nothing commits after the revoke.
+    for (const state of revoked) this.partitions.delete(state.id);
+    this.recountBuffers();
+    try {
+      if (cooperative) consumer.incrementalUnassign(assignment);
+      else consumer.unassign();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, 'unassign failed');
+    }
+    this.applyProcessBackpressure();
+    this.observer.rebalanced(lost ? 'lost' : 'revoke', revoked.length);
+    this.logger.info({ partitions: revoked.map((s) => s.id), lost }, 'partitions revoked');
+  }
+
+  private recountBuffers(): void {
+    let unfinished = 0;
+    let bytes = 0;
+    for (const state of this.partitions.values()) {
+      unfinished += state.tracker.unfinished();
+      bytes += state.bufferedBytes;
+    }
+    this.totalUnfinished = unfinished;
+    this.totalBytes = bytes;
+  }
+
+  private async commitNow(only: ReadonlySet<string> | undefined, includeRevoking: boolean): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer || this.lifecycle === 'stopped') return;
+    const offsets: { topic: string; partition: number; offset: number }[] = [];
+    const states: PartitionState[] = [];
+    for (const state of this.partitions.values()) {
+      if (only && !only.has(state.id)) continue;
+      if (state.revoking && !includeRevoking) continue;
+      const committable = state.tracker.committable();
+      if (committable === undefined || committable === state.committed) continue;
+      offsets.push({ topic: state.topic, partition: state.partition, offset: committable });
+      states.push(state);
+    }
+    if (offsets.length === 0) return;
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      consumer.commitCb(offsets, (error) => (error ? reject(error) : resolve()));
+    });
+    this.observer.committed((performance.now() - started) / 1000, offsets.length);
+    offsets.forEach((o, i) => {
+      states[i]!.committed = o.offset;
+    });
+  }
+
+  private lagOf(state: PartitionState): number | undefined {
+    try {
+      const { highOffset } = this.consumer!.getWatermarkOffsets(state.topic, state.partition);
+      const position = state.tracker.committable() ?? state.committed;
+      if (highOffset < 0 || position === undefined) return undefined;
+      return Math.max(0, highOffset - position);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private waitForIdle(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(1, timeoutMs));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters.splice(0);
+    for (const waiter of waiters) waiter();
+  }
+
+  private async drainOnce(timeoutMs: number): Promise<boolean> {
+    if (this.lifecycle !== 'running') return this.scheduler.inFlight === 0;
+    this.lifecycle = 'draining';
+    for (const state of this.partitions.values()) {
+      this.scheduler.hold(state.id);
+      this.setPaused(state, 'draining', true);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.scheduler.inFlight > 0 && Date.now() < deadline)
+      await this.waitForIdle(deadline - Date.now());
+    const drained = this.scheduler.inFlight === 0;
+    await this.commitFinished().catch((e: Error) =>
+      this.logger.warn({ err: e.message }, 'commit on drain failed'),
+    );
+    this.logger.info({ drained, inFlight: this.scheduler.inFlight }, drained ? 'drained' : 'drain timed out');
+    return drained;
+  }
+
+  private async stopOnce(): Promise<void> {
+    if (this.lifecycle === 'new') {
+      this.lifecycle = 'stopped';
+      return;
+    }
+    if (this.lifecycle === 'running') await this.drain(0);
+    this.lifecycle = 'stopping';
+    this.abort.abort(new Error('consumer stopping'));
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.pollLoopDone;
+    await this.commitFinished().catch((e: Error) =>
+      this.logger.warn({ err: e.message }, 'final commit failed'),
+    );
+    const consumer = this.consumer;
+    if (consumer?.isConnected()) {
+      await new Promise<void>((resolve) => {
+        consumer.disconnect(() => resolve());
+      });
+    }
+    await this.rebalanceChain;
+    this.lifecycle = 'stopped';
+    this.logger.info({}, 'consumer stopped');
+  }
+}
+
+function partitionKey(tp: { topic: string; partition: number }): string {
+  return `${tp.topic}:${tp.partition}`;
+}
+
+function headerMap(record: Message): Record<string, Buffer> {
+  const map: Record<string, Buffer> = {};
+  if (!record.headers) return map;
+  for (const header of record.headers) {
+    for (const name of Object.keys(header)) {
+      const value = header[name]!;
+      map[name] = Buffer.isBuffer(value) ? value : Buffer.from(value);
+    }
+  }
+  return map;
+}
