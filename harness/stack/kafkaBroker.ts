@@ -101,8 +101,8 @@ export function brokerProperties(options: {
     'group.initial.rebalance.delay.ms=0',
     'group.consumer.heartbeat.interval.ms=1000',
     'group.consumer.min.heartbeat.interval.ms=500',
-    'group.consumer.session.timeout.ms=10000',
-    'group.consumer.min.session.timeout.ms=6000',
+    'group.consumer.session.timeout.ms=6000',
+    'group.consumer.min.session.timeout.ms=3000',
     'log.retention.check.interval.ms=60000',
     'delete.topic.enable=true',
   ].join('\n')}\n`;

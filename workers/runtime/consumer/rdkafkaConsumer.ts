@@ -1,6 +1,9 @@
+// Named CommonJS exports like KafkaConsumer are invisible to Node's native ESM loader; the
+// RdKafka namespace export is not.
 import {
-  KafkaConsumer,
+  type KafkaConsumer,
   type LibrdKafkaError,
+  RdKafka,
   type TopicPartition,
   type TopicPartitionOffset,
 } from '@confluentinc/kafka-javascript';
@@ -23,5 +26,5 @@ export function createRdKafkaConsumer(
   config: Record<string, unknown>,
   topicConfig: Record<string, unknown>,
 ): RdKafkaConsumer {
-  return new KafkaConsumer(config as never, topicConfig as never) as RdKafkaConsumer;
+  return new RdKafka.KafkaConsumer(config as never, topicConfig as never) as RdKafkaConsumer;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KafkaJS, Producer } from '@confluentinc/kafka-javascript';
+import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { loadStackEndpoints } from '../config/stackEndpoints.ts';
 
 /** Test helpers against the real broker: random topic names, bulk produce, read-back. Not for production code. */
@@ -64,7 +64,7 @@ export interface TestRecord {
 
 /** Produces records fast (librdkafka batching) and resolves when every delivery report arrived. */
 export async function produceRecords(topic: string, records: TestRecord[]): Promise<void> {
-  const producer = new Producer({
+  const producer = new RdKafka.Producer({
     'bootstrap.servers': bootstrap,
     dr_cb: true,
     'linger.ms': 5,
