@@ -1,0 +1,30 @@
+import pg from 'pg';
+
+/** How a process connects: one pool per role and purpose. */
+export interface PoolOptions {
+  connectionString: string;
+  /** Shown in pg_stat_activity, so operators can tell which worker holds a lock. */
+  applicationName: string;
+  max?: number;
+  /** Per-statement ceiling; a hung statement must not hold a vehicle's row locks forever. */
+  statementTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  /** Receives errors of idle clients (server restart, network loss). */
+  onIdleClientError?: (error: Error) => void;
+}
+
+/** Creates a pg Pool whose idle-client errors are reported instead of crashing the process. */
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    application_name: options.applicationName,
+    max: options.max ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // Without a listener, pg re-emits an idle client's socket error as an uncaught exception;
+  // the pool already discards that client, so reporting is all that is left to do.
+  pool.on('error', (error) => options.onIdleClientError?.(error));
+  return pool;
+}
