@@ -726,6 +726,10 @@ export class ConsumerEngine<V = unknown> {
       }
       if (cooperative) consumer.incrementalAssign(assignment);
       else consumer.assign(assignment);
+      // librdkafka keeps a partition's pause flag across an incremental unassign/assign: a
+      // partition paused when it was revoked would come back paused and never fetch. Start
+      // every assigned partition resumed, so the client agrees with our (empty) pause set.
+      if (assignment.length > 0) consumer.resume(assignment);
       for (const tp of assignment) {
         const state = this.partitions.get(`${tp.topic}:${tp.partition}`)!;
         if (this.processFull) this.setPaused(state, 'backpressure', true);

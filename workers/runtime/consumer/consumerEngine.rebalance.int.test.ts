@@ -1,0 +1,233 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EnvReader } from '../config/envReader.ts';
+import {
+  bootstrap,
+  committedOffsets,
+  createTopics,
+  deleteTopics,
+  produceRecords,
+  uniqueName,
+} from '../testing/kafkaTestKit.ts';
+import type { MessageHandler } from './consumedMessage.ts';
+import { ConsumerEngine } from './consumerEngine.ts';
+import { type ConsumerOptions, readConsumerOptions } from './consumerOptions.ts';
+import { type EngineObserver, silentObserver } from './engineObserver.ts';
+
+const topics: string[] = [];
+afterAll(async () => {
+  await deleteTopics(topics);
+});
+
+function engine(
+  name: string,
+  groupId: string,
+  topic: string,
+  handler: MessageHandler<Buffer | null>,
+  options: Partial<ConsumerOptions> = {},
+  observer: EngineObserver = silentObserver,
+) {
+  return new ConsumerEngine<Buffer | null>(
+    { name, groupId, topics: [topic], decoder: (v) => v, handler },
+    {
+      bootstrapServers: bootstrap,
+      options: readConsumerOptions(new EnvReader({}), { commitIntervalMs: 100, ...options }),
+      deadLetters: {
+        publish: async () => {
+          throw new Error('nothing may be dead-lettered here');
+        },
+      },
+      observer,
+    },
+  );
+}
+
+async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('ConsumerEngine rebalances (real broker, KIP-848)', () => {
+  it('a second instance joins mid-stream and leaves: nothing lost, per-key order holds, no key runs twice at once', async () => {
+    const topic = uniqueName('engine-rebalance');
+    topics.push(topic);
+    const total = 12_000;
+    await createTopics([{ topic, partitions: 6 }]);
+    await produceRecords(
+      topic,
+      Array.from({ length: total }, (_, i) => ({
+        key: `k${i % 200}`,
+        value: `k${i % 200}:${Math.floor(i / 200)}`,
+      })),
+    );
+    const groupId = uniqueName('rebalance-group');
+    const order: { engine: string; key: string; seq: number }[] = [];
+    const running = new Set<string>();
+    let concurrentSameKey = 0;
+    const handler =
+      (name: string): MessageHandler<Buffer | null> =>
+      async (message) => {
+        if (running.has(message.keyText)) concurrentSameKey++;
+        running.add(message.keyText);
+        await sleep(2 + Math.random() * 4);
+        const [key, seq] = String(message.value).split(':');
+        order.push({ engine: name, key: key!, seq: Number(seq) });
+        running.delete(message.keyText);
+      };
+    // Slow enough (about 8 handlers × 4 ms) that the stream is still flowing while B joins and leaves.
+    const a = engine('a', groupId, topic, handler('a'), { maxConcurrency: 8 });
+    const b = engine('b', groupId, topic, handler('b'), { maxConcurrency: 8 });
+    await a.start();
+    await until(() => order.length >= 1000, 30_000, 'A to handle 1000');
+    await b.start();
+    await until(() => order.filter((o) => o.engine === 'b').length >= 500, 60_000, 'B to take over a share');
+    await b.drain(10_000);
+    await b.stop();
+    const distinct = () => new Set(order.map((o) => `${o.key}:${o.seq}`)).size;
+    await until(() => distinct() >= total, 60_000, 'every message handled');
+    await a.drain(10_000);
+    await a.stop();
+
+    expect(distinct()).toBe(total);
+    expect(concurrentSameKey).toBe(0);
+    expect(new Set(order.map((o) => o.engine))).toEqual(new Set(['a', 'b']));
+    // Per key, first occurrences come in sequence order; a repeat can only replay what was already seen.
+    const byKey = new Map<string, number[]>();
+    for (const o of order) byKey.set(o.key, [...(byKey.get(o.key) ?? []), o.seq]);
+    for (const [key, seqs] of byKey) {
+      const firsts = seqs.filter((s, i) => seqs.indexOf(s) === i);
+      expect(firsts, key).toEqual(Array.from({ length: total / 200 }, (_, i) => i));
+    }
+    const committed = await committedOffsets(groupId, topic);
+    expect([...committed.values()].reduce((n, o) => n + o, 0)).toBe(total);
+  });
+
+  it('work still running in a revoked partition never commits after the revoke; the new owner redoes it', async () => {
+    const topic = uniqueName('engine-fence');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 2 }]);
+    await produceRecords(topic, [
+      { key: 'slow-0', value: 'slow', partition: 0 },
+      { key: 'slow-1', value: 'slow', partition: 1 },
+      ...Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `fast`, partition: i % 2 })),
+    ]);
+    const groupId = uniqueName('fence-group');
+    const handledBy: { engine: string; partition: number; offset: number }[] = [];
+    const slowFinished: number[] = [];
+    const a = engine(
+      'a',
+      groupId,
+      topic,
+      async (message) => {
+        if (String(message.value) === 'slow') {
+          await sleep(4000);
+          slowFinished.push(message.partition);
+        }
+        handledBy.push({ engine: 'a', partition: message.partition, offset: message.offset });
+      },
+      { revokeTimeoutMs: 300 },
+    );
+    const b = engine('b', groupId, topic, async (message) => {
+      handledBy.push({ engine: 'b', partition: message.partition, offset: message.offset });
+    });
+    await a.start();
+    await until(() => a.inFlight >= 2, 30_000, 'both slow messages in flight in A');
+    await b.start();
+    await until(
+      () => handledBy.some((h) => h.engine === 'b' && h.offset === 0),
+      30_000,
+      'B to take over a partition',
+    );
+    const moved = handledBy.find((h) => h.engine === 'b' && h.offset === 0)!.partition;
+    await until(
+      () => slowFinished.includes(moved),
+      30_000,
+      "A's late completion of the revoked slow message",
+    );
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      samples.push((await committedOffsets(groupId, topic)).get(moved) ?? -1);
+      await sleep(100);
+    }
+    await b.drain(5000);
+    await b.stop();
+    await a.drain(5000);
+    await a.stop();
+
+    // The slow message of the moved partition was handled by B too: A's revoked completion did not count.
+    expect(
+      handledBy
+        .filter((h) => h.partition === moved && h.offset === 0)
+        .map((h) => h.engine)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    // Offsets never moved back, as they would if A had committed its stale watermark after the revoke.
+    for (let i = 1; i < samples.length; i++) expect(samples[i]).toBeGreaterThanOrEqual(samples[i - 1]!);
+    expect(samples.at(-1)).toBe(21);
+  });
+});
+
+describe('ConsumerEngine backpressure (real broker)', () => {
+  it('pauses and resumes partitions under a slow handler, keeps buffers bounded, and triggers no rebalance', async () => {
+    const topic = uniqueName('engine-backpressure');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 4 }]);
+    await produceRecords(
+      topic,
+      Array.from({ length: 20_000 }, (_, i) => ({ key: `k${i % 1000}`, value: Buffer.alloc(200, i % 256) })),
+    );
+    const events = { paused: 0, resumed: 0, assign: 0, revoke: 0 };
+    const observer: EngineObserver = {
+      ...silentObserver,
+      paused: () => void events.paused++,
+      resumed: () => void events.resumed++,
+      rebalanced: (type) => void (type === 'assign' ? events.assign++ : events.revoke++),
+    };
+    let handled = 0;
+    const e = engine(
+      'bp',
+      uniqueName('bp-group'),
+      topic,
+      async () => {
+        await sleep(5);
+        handled++;
+      },
+      {
+        maxConcurrency: 8,
+        partitionMaxMessages: 200,
+        processMaxMessages: 500,
+        fetchBatch: 100,
+        maxPollIntervalMs: 8000,
+      },
+      observer,
+    );
+    await e.start();
+    let maxPartition = 0;
+    let maxProcess = 0;
+    const deadline = Date.now() + 12_000; // longer than max.poll.interval.ms: polling must go on while paused
+    while (Date.now() < deadline) {
+      const snapshot = e.snapshot();
+      maxPartition = Math.max(maxPartition, ...snapshot.map((p) => p.unfinished), 0);
+      maxProcess = Math.max(
+        maxProcess,
+        snapshot.reduce((n, p) => n + p.unfinished, 0),
+      );
+      await sleep(10);
+    }
+    const rebalancesWhileRunning = { ...events };
+    await e.drain(5000);
+    await e.stop();
+
+    expect(handled).toBeGreaterThan(1000);
+    expect(handled).toBeLessThan(20_000);
+    expect(events.paused).toBeGreaterThan(0);
+    expect(events.resumed).toBeGreaterThan(0);
+    expect(maxPartition).toBeLessThanOrEqual(200 + 100);
+    expect(maxProcess).toBeLessThanOrEqual(500 + 100);
+    expect(rebalancesWhileRunning.assign).toBe(1);
+    expect(rebalancesWhileRunning.revoke).toBe(0);
+  });
+});
