@@ -1,0 +1,11 @@
+/** Severity of a resilience log line; maps onto pino levels of the same name. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * The logger the resilience modules write through: a fixed message plus fields, so the
+ * engine can hand in a pino child logger (`(level, msg, fields) => log[level](fields, msg)`).
+ */
+export type ResilienceLogger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+/** A logger that drops everything (the default when none is injected). */
+export const silentLogger: ResilienceLogger = () => {};
