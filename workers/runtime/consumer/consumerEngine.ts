@@ -120,6 +120,8 @@ interface PartitionState {
   committed: number | undefined;
   readonly pausedFor: Set<PauseReason>;
   revoking: boolean;
+  /** Consecutive "dependency unavailable" failures, for the probe delay when no breaker watches it. */
+  dependencyFailures: number;
 }
 
 type Lifecycle = 'new' | 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
@@ -143,6 +145,7 @@ export class ConsumerEngine<V = unknown> {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly scheduler: LaneScheduler<Envelope>;
   private readonly handlerStarts = new Map<Envelope, number>();
+  private readonly releaseTimers = new Set<NodeJS.Timeout>();
   private consumer: RdKafkaConsumer | undefined;
   private lifecycle: Lifecycle = 'new';
   private epochCounter = 0;
@@ -419,6 +422,7 @@ export class ConsumerEngine<V = unknown> {
       };
       await this.runWithRetries(envelope, message, state);
       this.deps.dlqGate?.recordSuccess(record.topic, record.partition);
+      state.dependencyFailures = 0;
       this.finish(envelope, state, 'success', started);
     } catch (error) {
       await this.onFailure(envelope, state, error, started);
@@ -524,7 +528,16 @@ export class ConsumerEngine<V = unknown> {
       this.scheduler.hold(state.id);
       this.setPaused(state, 'breaker', true);
       this.scheduler.requeueFront(envelope);
-      this.maybeReleaseBreakerHold(state);
+      const dependency = (error as DependencyUnavailableError).dependency;
+      if (this.worker.dependsOn?.includes(dependency) && this.deps.breakers?.anyOpen([dependency])) return; // the breaker's half-open probe resumes it
+      // No breaker watches this dependency (e.g. the schema registry): probe again after a growing delay.
+      state.dependencyFailures++;
+      const delay = this.backoff(state.dependencyFailures);
+      const timer = setTimeout(() => {
+        this.releaseTimers.delete(timer);
+        this.maybeReleaseBreakerHold(state);
+      }, delay);
+      this.releaseTimers.add(timer);
       return;
     }
     this.observer.failed(record.topic, description.errorClass);
@@ -722,6 +735,7 @@ export class ConsumerEngine<V = unknown> {
           committed: undefined,
           pausedFor: new Set(),
           revoking: false,
+          dependencyFailures: 0,
         });
       }
       if (cooperative) consumer.incrementalAssign(assignment);
@@ -871,6 +885,8 @@ export class ConsumerEngine<V = unknown> {
     this.lifecycle = 'stopping';
     this.abort.abort(new Error('consumer stopping'));
     if (this.commitTimer) clearInterval(this.commitTimer);
+    for (const timer of this.releaseTimers) clearTimeout(timer);
+    this.releaseTimers.clear();
     await this.pollLoopDone;
     await this.commitFinished().catch((e: Error) =>
       this.logger.warn({ err: e.message }, 'final commit failed'),
