@@ -1,0 +1,70 @@
+import type { EngineObserver, PartitionSnapshot } from '../consumer/engineObserver.ts';
+import type { ConsumerMetrics } from './metrics.ts';
+
+/** Turns the engine's events into the consumer counters and histograms (cheap; never throws). */
+export function consumerMetricsObserver(metrics: ConsumerMetrics): EngineObserver {
+  return {
+    consumed: (topic, count) => metrics.messagesConsumed.inc({ topic }, count),
+    processed: (topic, outcome, handlerSeconds, endToEndSeconds) => {
+      metrics.messagesProcessed.inc({ topic, outcome });
+      metrics.handlerDuration.observe({ topic }, handlerSeconds);
+      // A record timestamp in the future (producer clock skew) would be a negative latency.
+      metrics.endToEndLatency.observe({ topic }, Math.max(0, endToEndSeconds));
+    },
+    failed: (topic, errorClass) => metrics.messagesFailed.inc({ topic, error_class: errorClass }),
+    retried: (topic) => metrics.messagesRetried.inc({ topic }),
+    deadLettered: (topic, reason) => metrics.deadLetters.inc({ topic, reason }),
+    rebalanced: (type) => metrics.rebalances.inc({ type }),
+    committed: (seconds) => metrics.commitDuration.observe(seconds),
+    // Pause gauges come from snapshots: a partition revoked while paused never reports "resumed".
+    paused: () => undefined,
+    resumed: () => undefined,
+  };
+}
+
+/** Reasons always exported (as 0 when nothing is paused for them), so alerts see a series. */
+const knownPauseReasons = ['backpressure', 'breaker', 'dlq_cap', 'operator'];
+
+/**
+ * Sets the per-partition gauges from the engine's snapshot, typically right before a scrape
+ * (HealthServer's `beforeMetrics`). Series of partitions no longer assigned are removed, and an
+ * unknown lag is left out rather than reported as 0.
+ */
+export class PartitionGaugeReporter {
+  private readonly metrics: ConsumerMetrics;
+  private reported = new Map<string, { topic: string; partition: string }>();
+
+  constructor(metrics: ConsumerMetrics) {
+    this.metrics = metrics;
+  }
+
+  report(snapshots: readonly PartitionSnapshot[]): void {
+    const m = this.metrics;
+    const current = new Map<string, { topic: string; partition: string }>();
+    const pausedByReason = new Map<string, number>(knownPauseReasons.map((reason) => [reason, 0]));
+    let inFlight = 0;
+    for (const snapshot of snapshots) {
+      const labels = { topic: snapshot.topic, partition: String(snapshot.partition) };
+      current.set(`${labels.topic}\u0000${labels.partition}`, labels);
+      m.queueDepth.set(labels, snapshot.unfinished);
+      m.bufferedBytes.set(labels, snapshot.bufferedBytes);
+      m.oldestUnfinishedAge.set(labels, snapshot.oldestUnfinishedAgeMs / 1000);
+      if (snapshot.lag === undefined) m.lag.remove(labels);
+      else m.lag.set(labels, snapshot.lag);
+      for (const reason of snapshot.pausedFor)
+        pausedByReason.set(reason, (pausedByReason.get(reason) ?? 0) + 1);
+      inFlight += snapshot.inFlight;
+    }
+    for (const [id, labels] of this.reported) {
+      if (current.has(id)) continue;
+      m.queueDepth.remove(labels);
+      m.bufferedBytes.remove(labels);
+      m.oldestUnfinishedAge.remove(labels);
+      m.lag.remove(labels);
+    }
+    this.reported = current;
+    for (const [reason, count] of pausedByReason) m.pausedPartitions.set({ reason }, count);
+    m.inFlight.set(inFlight);
+    m.assignedPartitions.set(snapshots.length);
+  }
+}
