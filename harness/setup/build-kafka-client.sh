@@ -38,11 +38,19 @@ fi
 echo "build-kafka-client: building librdkafka and the addon for Node $("$node24" -v) (about 2 minutes on 2 cores)"
 cd "$pkg"
 export CKJS_LINKING=${CKJS_LINKING:-dynamic}
-npm_config_nodedir="$nodedir" PATH="$root/node_modules/.bin:$PATH" "$node24" "$root/node_modules/node-gyp/bin/node-gyp.js" rebuild \
-  --nodedir="$nodedir" --jobs=max > "$root/node_modules/.kafka-client-build.log" 2>&1 || {
-  echo "build-kafka-client: build failed; see node_modules/.kafka-client-build.log" >&2
-  tail -n 30 "$root/node_modules/.kafka-client-build.log" >&2
-  exit 1
+build() {
+  npm_config_nodedir="$nodedir" PATH="$root/node_modules/.bin:$PATH" "$node24" "$root/node_modules/node-gyp/bin/node-gyp.js" \
+    rebuild --nodedir="$nodedir" "$@" > "$root/node_modules/.kafka-client-build.log" 2>&1
 }
+# librdkafka's generated config.h is not a declared prerequisite of every object, so a
+# parallel make can lose the race; a serial build is the fallback.
+if ! build --jobs=max; then
+  echo "build-kafka-client: parallel build failed; retrying serially"
+  build || {
+    echo "build-kafka-client: build failed; see node_modules/.kafka-client-build.log" >&2
+    tail -n 30 "$root/node_modules/.kafka-client-build.log" >&2
+    exit 1
+  }
+fi
 "$node24" -e "require('$pkg')"
 echo "build-kafka-client: built for $("$node24" -v)"
