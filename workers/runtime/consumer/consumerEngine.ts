@@ -298,16 +298,19 @@ export class ConsumerEngine<V = unknown> {
   }
 
   private consumerConfig(): Record<string, string | number | boolean | ((...args: never[]) => void)> {
+    // The caller's client settings first (timeouts, client id, tuning); the engine's own
+    // contract — manual commits, no offset store, our rebalance callback — always wins.
     const base: Record<string, string | number | boolean | ((...args: never[]) => void)> = {
       'bootstrap.servers': this.deps.bootstrapServers,
-      'group.id': this.worker.groupId,
       'client.id': `${this.worker.name}-${process.pid}`,
+      'fetch.wait.max.ms': 50,
+      'queued.max.messages.kbytes': 16384,
+      ...(this.deps.kafkaConfig ?? {}),
+      'group.id': this.worker.groupId,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'max.poll.interval.ms': this.options.maxPollIntervalMs,
       'group.protocol': this.options.groupProtocol,
-      'fetch.wait.max.ms': 50,
-      'queued.max.messages.kbytes': 16384,
       rebalance_cb: (error: LibrdKafkaError, assignment: TopicPartition[]) => {
         this.rebalanceChain = this.rebalanceChain.then(() =>
           this.onRebalance(error, assignment).catch((e: Error) =>
@@ -315,7 +318,6 @@ export class ConsumerEngine<V = unknown> {
           ),
         );
       },
-      ...(this.deps.kafkaConfig ?? {}),
     };
     if (this.options.groupProtocol === 'classic') {
       base['partition.assignment.strategy'] = 'cooperative-sticky';

@@ -16,7 +16,11 @@ export class KafkaDeadLetterPublisher implements DeadLetterPublisher {
   private readonly partitionCount: PartitionCountLookup;
   private readonly now: () => Date;
 
-  constructor(producer: FleetProducer, partitionCount: PartitionCountLookup, now: () => Date = () => new Date()) {
+  constructor(
+    producer: FleetProducer,
+    partitionCount: PartitionCountLookup,
+    now: () => Date = () => new Date(),
+  ) {
     this.producer = producer;
     this.partitionCount = partitionCount;
     this.now = now;
@@ -45,7 +49,10 @@ export class KafkaDeadLetterPublisher implements DeadLetterPublisher {
 }
 
 /** Partition counts from the broker's metadata, cached for the process's life (counts only grow, and only by an operator). */
-export function brokerPartitionCounts(bootstrapServers: string): { lookup: PartitionCountLookup; close: () => Promise<void> } {
+export function brokerPartitionCounts(bootstrapServers: string): {
+  lookup: PartitionCountLookup;
+  close: () => Promise<void>;
+} {
   const cache = new Map<string, Promise<number | undefined>>();
   let admin: KafkaJS.Admin | undefined;
   let connecting: Promise<KafkaJS.Admin> | undefined;

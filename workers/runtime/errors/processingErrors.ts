@@ -72,7 +72,9 @@ export function dispositionOf(error: unknown): FailureDisposition {
 
 /** The error's class name and message, for DLQ headers and logs. */
 export function describeError(error: unknown): { errorClass: string; message: string; code: string } {
-  if (error instanceof ProcessingError) return { errorClass: error.name, message: error.message, code: error.code };
-  if (error instanceof Error) return { errorClass: error.name || 'Error', message: error.message, code: 'UNEXPECTED' };
+  if (error instanceof ProcessingError)
+    return { errorClass: error.name, message: error.message, code: error.code };
+  if (error instanceof Error)
+    return { errorClass: error.name || 'Error', message: error.message, code: 'UNEXPECTED' };
   return { errorClass: typeof error, message: String(error), code: 'UNEXPECTED' };
 }

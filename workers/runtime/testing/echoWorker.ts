@@ -1,0 +1,20 @@
+/**
+ * A minimal worker process for the shutdown test: consumes TEST_TOPIC as raw bytes through
+ * the full runtime (workerMain: signals, drain, commit, exit code). Not used in production.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runWorkerMain } from '../worker/workerMain.ts';
+
+const topic = process.env.TEST_TOPIC ?? '';
+await runWorkerMain<Buffer | null>({
+  name: 'echo-test',
+  groupId: process.env.TEST_GROUP ?? '',
+  topics: [topic],
+  defaultMetricsPort: 0,
+  decoder: (value) => value,
+  createHandler: async () => ({
+    handler: async () => {
+      await sleep(20); // in flight when SIGTERM arrives
+    },
+  }),
+});

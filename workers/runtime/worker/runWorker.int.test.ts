@@ -1,0 +1,363 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AvroSerde } from '../avro/avroSerde.ts';
+import { SchemaRegistryClient } from '../avro/schemaRegistryClient.ts';
+import { loadSchemaRegistryConfig } from '../avro/schemaRegistryConfig.ts';
+import type { ConsumedMessage, MessageHandler } from '../consumer/consumedMessage.ts';
+import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
+import { createCircuitBreaker } from '../resilience/circuitBreaker.ts';
+import { deadLetterHeaders } from '../resilience/deadLetterRecord.ts';
+import {
+  committedOffsets,
+  createTopics,
+  deleteTopics,
+  produceRecords,
+  readAll,
+  uniqueName,
+} from '../testing/kafkaTestKit.ts';
+import { type RunningWorker, startWorker, type WorkerModule } from './runWorker.ts';
+
+const schema = JSON.stringify({
+  type: 'record',
+  name: 'Probe',
+  namespace: 'dev.fleetstream.test',
+  doc: 'A test record.',
+  fields: [
+    { name: 'key', type: 'string', doc: 'The record key.' },
+    { name: 'seq', type: 'int', doc: 'Sequence within the key.' },
+  ],
+});
+
+interface Probe {
+  key: string;
+  seq: number;
+}
+
+const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+const serde = new AvroSerde({ source: registry });
+const createdTopics: string[] = [];
+const createdSubjects: string[] = [];
+const running: RunningWorker<unknown>[] = [];
+
+/** A topic with its DLQ and a registered value schema. */
+async function avroTopic(prefix: string, partitions: number): Promise<string> {
+  const topic = uniqueName(prefix);
+  await createTopics([
+    { topic, partitions },
+    { topic: `${topic}.dlq`, partitions },
+  ]);
+  createdTopics.push(topic, `${topic}.dlq`);
+  await registry.register(`${topic}-value`, schema, 'BACKWARD');
+  createdSubjects.push(`${topic}-value`);
+  return topic;
+}
+
+async function produceProbes(topic: string, probes: Probe[], partition?: number): Promise<void> {
+  const records = [];
+  for (const p of probes) {
+    records.push({
+      key: p.key,
+      value: await serde.encode(`${topic}-value` as never, p as never),
+      ...(partition === undefined ? {} : { partition }),
+    });
+  }
+  await produceRecords(topic, records);
+}
+
+function testEnv(overrides: Record<string, string>): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    CONSUMER_COMMIT_INTERVAL_MS: '100',
+    CONSUMER_RETRY_MIN_MS: '20',
+    CONSUMER_RETRY_MAX_MS: '100',
+    ...overrides,
+  };
+}
+
+async function start<V>(module: WorkerModule<V>, env: Record<string, string>): Promise<RunningWorker<V>> {
+  const worker = await startWorker(module, testEnv(env));
+  running.push(worker as RunningWorker<unknown>);
+  return worker;
+}
+
+function moduleFor(
+  name: string,
+  topic: string,
+  handler: MessageHandler<Probe>,
+  extra: Partial<WorkerModule<Probe>> = {},
+): WorkerModule<Probe> {
+  return {
+    name,
+    groupId: uniqueName(`${name}-group`),
+    topics: [topic],
+    defaultMetricsPort: 0,
+    createHandler: async () => ({ handler }),
+    ...extra,
+  };
+}
+
+async function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function metric(worker: RunningWorker<unknown>, name: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${worker.healthPort}/metrics`);
+  const text = await response.text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(name))
+    .join('\n');
+}
+
+afterAll(async () => {
+  for (const worker of running) await worker.stop();
+  await deleteTopics(createdTopics);
+  for (const subject of createdSubjects) await registry.deleteSubject(subject).catch(() => undefined);
+  registry.close();
+});
+
+describe('worker runtime (real Kafka, registry, Redis)', () => {
+  it('retries a transient failure with backoff while other keys flow, then dead-letters past the attempt limit with every header', async () => {
+    const topic = await avroTopic('rt-retry', 3);
+    const flakyFailures = new Map<number, number>();
+    const completions: string[] = [];
+    const handler: MessageHandler<Probe> = async (message: ConsumedMessage<Probe>) => {
+      const { key, seq } = message.value;
+      if (key === 'flaky') {
+        const failures = flakyFailures.get(seq) ?? 0;
+        if (failures < 2) {
+          flakyFailures.set(seq, failures + 1);
+          throw new RetriableError('downstream hiccup');
+        }
+      }
+      if (key === 'doomed') throw new RetriableError('never works');
+      if (key === 'rejected') throw new PermanentError('business rule refuses it', { code: 'RULE' });
+      completions.push(`${key}:${seq}`);
+    };
+    await produceProbes(topic, [
+      { key: 'flaky', seq: 0 },
+      { key: 'flaky', seq: 1 },
+      { key: 'doomed', seq: 0 },
+      { key: 'rejected', seq: 0 },
+      ...Array.from({ length: 20 }, (_, i) => ({ key: `other${i}`, seq: 0 })),
+    ]);
+    const module = moduleFor('retry-test', topic, handler);
+    const worker = await start(module, {
+      CONSUMER_MAX_ATTEMPTS: '3',
+      CONSUMER_RETRY_MIN_MS: '150',
+      CONSUMER_RETRY_MAX_MS: '300',
+      DLQ_MIN_MESSAGES: '1000',
+    });
+    await until(() => completions.length >= 22, 30_000, 'every healthy message');
+    const dlq = await readAll(`${topic}.dlq`, 2, 20_000);
+    await until(
+      async () => {
+        const committed = await committedOffsets(module.groupId, topic);
+        return [...committed.values()].reduce((n, o) => n + Math.max(0, o), 0) === 24;
+      },
+      10_000,
+      'the watermark to pass the dead-lettered messages',
+    );
+
+    // Order within the flaky key held, and other keys finished while it waited for its retries.
+    expect(completions.filter((c) => c.startsWith('flaky'))).toEqual(['flaky:0', 'flaky:1']);
+    expect(completions.indexOf('flaky:0')).toBeGreaterThan(completions.indexOf('other0'));
+    expect(flakyFailures.get(0)).toBe(2);
+
+    expect(dlq.map((r) => r.key).sort()).toEqual(['doomed', 'rejected']);
+    const doomed = dlq.find((r) => r.key === 'doomed')!;
+    const h = deadLetterHeaders;
+    expect(doomed.headers[h.originalTopic]).toBe(topic);
+    expect(Number(doomed.headers[h.originalPartition])).toBe(doomed.partition);
+    expect(doomed.headers[h.originalOffset]).toMatch(/^\d+$/);
+    expect(doomed.headers[h.originalTimestamp]).toMatch(/^\d+$/);
+    expect(doomed.headers[h.consumerGroup]).toMatch(/retry-test-group/);
+    expect(doomed.headers[h.errorClass]).toBe('RetriableError');
+    expect(doomed.headers[h.errorMessage]).toBe('never works');
+    expect(doomed.headers[h.attempts]).toBe('3');
+    expect(doomed.headers[h.worker]).toBe('retry-test');
+    expect(Date.parse(doomed.headers[h.deadLetteredAt]!)).toBeGreaterThan(0);
+    expect(doomed.headers['correlation-id']).toBeTruthy();
+    // The DLQ keeps the original value bytes: they still decode as the original record.
+    expect(await serde.decode(doomed.value!)).toEqual({ key: 'doomed', seq: 0 });
+    const rejected = dlq.find((r) => r.key === 'rejected')!;
+    expect(rejected.headers[h.attempts]).toBe('1');
+    expect(rejected.headers[h.errorCode]).toBe('RULE');
+    expect(await metric(worker as RunningWorker<unknown>, 'fleet_consumer_messages_retried_total')).toMatch(
+      / [1-9]\d*$/m,
+    );
+  });
+
+  it('sends an undecodable message to the DLQ and keeps processing', async () => {
+    const topic = await avroTopic('rt-poison', 1);
+    const handled: Probe[] = [];
+    await produceProbes(topic, [{ key: 'a', seq: 0 }]);
+    await produceRecords(topic, [{ key: 'a', value: Buffer.from('definitely not avro') }]);
+    await produceProbes(topic, [{ key: 'a', seq: 1 }]);
+    await start(
+      moduleFor('poison-test', topic, async (m) => void handled.push(m.value)),
+      { DLQ_MIN_MESSAGES: '1000' },
+    );
+    await until(() => handled.length >= 2, 30_000, 'both good messages');
+    const dlq = await readAll(`${topic}.dlq`, 1, 20_000);
+    expect(handled).toEqual([
+      { key: 'a', seq: 0 },
+      { key: 'a', seq: 1 },
+    ]);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.value!.toString()).toBe('definitely not avro');
+    expect(dlq[0]!.headers[deadLetterHeaders.errorClass]).toBe('AvroPoisonMessageError');
+  });
+
+  it('stops dead-lettering at the consecutive cap: the DLQ holds exactly the cap, the worker is degraded and paused', async () => {
+    const topic = await avroTopic('rt-cap', 1);
+    await produceRecords(
+      topic,
+      Array.from({ length: 40 }, (_, i) => ({ key: `p${i}`, value: Buffer.from(`poison ${i}`) })),
+    );
+    const module = moduleFor('cap-test', topic, async () => undefined);
+    const worker = await start(module, {
+      DLQ_MAX_CONSECUTIVE: '5',
+      DLQ_MIN_MESSAGES: '1000',
+      DLQ_MAX_PER_MINUTE: '1000',
+      DLQ_COOLDOWN_MS: '0',
+    });
+    await until(
+      () => worker.engine.readiness().ok === false && worker.caps.degradedReason() !== undefined,
+      30_000,
+      'degraded',
+    );
+    await sleep(1500); // nothing more may reach the DLQ while blocked
+    const dlq = await readAll(`${topic}.dlq`, 100, 3000);
+    expect(dlq).toHaveLength(5);
+    expect(worker.engine.readiness().reason).toMatch(/consecutive|cap/i);
+    expect(worker.engine.snapshot()[0]!.pausedFor).toContain('dlq_cap');
+    const ready = await fetch(`http://127.0.0.1:${worker.healthPort}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await metric(worker as RunningWorker<unknown>, 'fleet_dlq_cap_reached')).toMatch(/ 1$/m);
+    // Nothing past the blocked message was committed.
+    const committed = await committedOffsets(module.groupId, topic);
+    expect(committed.get(0)).toBe(5);
+  });
+
+  it('two replicas share the per-minute DLQ rate cap through Redis', async () => {
+    const topic = await avroTopic('rt-rate', 4);
+    await produceRecords(
+      topic,
+      Array.from({ length: 60 }, (_, i) => ({
+        key: `p${i}`,
+        value: Buffer.from(`poison ${i}`),
+        partition: i % 4,
+      })),
+    );
+    const name = uniqueName('rate').replaceAll('.', '-');
+    const groupId = uniqueName('rate-group');
+    const env = {
+      DLQ_MAX_PER_MINUTE: '12',
+      DLQ_MAX_CONSECUTIVE: '1000',
+      DLQ_MAX_RATIO: '1',
+      DLQ_MIN_MESSAGES: '1000',
+      DLQ_COOLDOWN_MS: '0',
+    };
+    const a = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    const b = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    await until(
+      () => a.caps.degradedReason() !== undefined || b.caps.degradedReason() !== undefined,
+      40_000,
+      'the rate cap',
+    );
+    await sleep(2000);
+    const dlq = await readAll(`${topic}.dlq`, 100, 3000);
+    expect(dlq).toHaveLength(12);
+  });
+
+  it('an open breaker pauses consumption without DLQ writes and resumes after recovery', async () => {
+    const topic = await avroTopic('rt-breaker', 2);
+    let downstreamUp = false;
+    let calls = 0;
+    const delivered: string[] = [];
+    const module: WorkerModule<Probe> = {
+      ...moduleFor('breaker-test', topic, async () => undefined),
+      dependsOn: ['downstream'],
+      createHandler: async ({ breakers, registry: metricsRegistry }) => {
+        const breaker = breakers.add(
+          createCircuitBreaker(
+            'downstream',
+            async (_signal: AbortSignal, id: string) => {
+              calls++;
+              if (!downstreamUp) throw new Error('503 from provider');
+              delivered.push(id);
+            },
+            {
+              volumeThreshold: 3,
+              errorThresholdPercentage: 50,
+              resetTimeoutMs: 1500,
+              timeoutMs: 1000,
+              registry: metricsRegistry,
+            },
+          ),
+        );
+        return {
+          handler: async (m: ConsumedMessage<Probe>) =>
+            void (await breaker.fire(`${m.value.key}:${m.value.seq}`)),
+        };
+      },
+    };
+    await produceProbes(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, seq: Math.floor(i / 5) })),
+    );
+    const worker = await start(module, { CONSUMER_MAX_ATTEMPTS: '2', DLQ_MIN_MESSAGES: '1' });
+    await until(
+      () => worker.engine.snapshot().some((p) => p.pausedFor.includes('breaker')),
+      30_000,
+      'the breaker to pause',
+    );
+    const callsWhileOpen = calls;
+    await sleep(1000);
+    expect(calls - callsWhileOpen).toBeLessThanOrEqual(1);
+    downstreamUp = true;
+    await until(() => new Set(delivered).size >= 30, 40_000, 'every message after recovery');
+    const dlq = await readAll(`${topic}.dlq`, 1, 2000);
+    expect(dlq).toHaveLength(0);
+    expect(await metric(worker as RunningWorker<unknown>, 'fleet_breaker_state')).toMatch(
+      /breaker="downstream"[^\n]* 0$/m,
+    );
+  });
+
+  it('drains and stops: the watermark is committed and no handle is left open', async () => {
+    const topic = await avroTopic('rt-stop', 2);
+    await produceProbes(
+      topic,
+      Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 7}`, seq: i })),
+    );
+    const before = new Set(process.getActiveResourcesInfo());
+    let handled = 0;
+    const module = moduleFor('stop-test', topic, async () => {
+      await sleep(2);
+      handled++;
+    });
+    const worker = await startWorker(module, testEnv({}));
+    await until(() => handled >= 200, 30_000, 'all handled');
+    expect(await worker.drain(5000)).toBe(true);
+    await worker.stop();
+    await worker.stop(); // idempotent
+    const committed = await committedOffsets(module.groupId, topic);
+    expect([...committed.values()].reduce((n, o) => n + o, 0)).toBe(200);
+    await sleep(200);
+    const leaked = process
+      .getActiveResourcesInfo()
+      .filter((r) => !before.has(r) && r !== 'TTYWrap' && r !== 'Timeout' && r !== 'Immediate');
+    expect(leaked).toEqual([]);
+  });
+});

@@ -1,0 +1,48 @@
+import { ConfigError } from '../config/configError.ts';
+import { type RunningWorker, startWorker, type WorkerModule } from './runWorker.ts';
+
+/**
+ * Runs a worker as a process: starts it, then on SIGTERM/SIGINT drains in-flight work,
+ * commits, leaves the group and exits 0. A second signal, or a drain that outlives
+ * WORKER_DRAIN_TIMEOUT_MS, forces the exit with code 1. SIGUSR2 is the operator's
+ * "resume dead-lettering" command after a DLQ cap (see runbooks/dlq-triage-and-replay.md).
+ */
+export async function runWorkerMain<V>(module: WorkerModule<V>): Promise<void> {
+  let worker: RunningWorker<V>;
+  try {
+    worker = await startWorker(module);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${module.name}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    process.stderr.write(`${module.name}: failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const drainTimeoutMs = Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 20_000);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      worker.logger.error({ signal }, 'second signal: forcing exit');
+      process.exit(1);
+    }
+    worker.logger.info({ signal, drainTimeoutMs }, 'draining');
+    const force = setTimeout(() => {
+      worker.logger.error({ drainTimeoutMs }, 'drain and stop timed out: forcing exit');
+      process.exit(1);
+    }, drainTimeoutMs + 10_000);
+    force.unref();
+    void (async () => {
+      const drained = await worker.drain(drainTimeoutMs);
+      await worker.stop();
+      process.exit(drained ? 0 : 1);
+    })();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGUSR2', () => {
+    worker.logger.warn({ degraded: worker.caps.degradedReason() }, 'operator resumed dead-lettering');
+    worker.caps.resume();
+  });
+}
