@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LibrdKafkaError, Message, TopicPartition } from '@confluentinc/kafka-javascript';
 import pRetry from 'p-retry';
@@ -104,9 +103,12 @@ interface Envelope extends Schedulable {
   readonly epoch: number;
   readonly record: Message;
   readonly size: number;
-  readonly correlationId: string;
   readonly headers: Readonly<Record<string, Buffer>>;
   attempts: number;
+  /** When the current handler call started (ms), for the stuck-handler liveness check. */
+  startedAt: number;
+  /** The scheduler's lane of this envelope (saves a key lookup per completion). */
+  laneRef: unknown;
 }
 
 interface PartitionState {
@@ -144,7 +146,7 @@ export class ConsumerEngine<V = unknown> {
   private readonly logger: EngineLogger;
   private readonly partitions = new Map<string, PartitionState>();
   private readonly scheduler: LaneScheduler<Envelope>;
-  private readonly handlerStarts = new Map<Envelope, number>();
+  private readonly running = new Set<Envelope>();
   private readonly releaseTimers = new Set<NodeJS.Timeout>();
   private consumer: RdKafkaConsumer | undefined;
   private lifecycle: Lifecycle = 'new';
@@ -246,7 +248,8 @@ export class ConsumerEngine<V = unknown> {
     const pollAge = now - this.lastPollAt;
     if (pollAge > Math.max(30_000, this.options.pollTimeoutMs * 50))
       return { ok: false, reason: `poll loop stalled for ${pollAge} ms` };
-    for (const started of this.handlerStarts.values()) {
+    for (const envelope of this.running) {
+      const started = envelope.startedAt;
       if (now - started > this.options.stuckHandlerMs)
         return { ok: false, reason: `a handler has run for ${now - started} ms` };
     }
@@ -368,7 +371,7 @@ export class ConsumerEngine<V = unknown> {
       state.bufferedBytes += size;
       this.totalBytes += size;
       this.totalUnfinished++;
-      const headers = headerMap(record);
+      const headers = record.headers ? headerMap(record.headers) : noHeaders;
       const keyText =
         record.key == null ? '' : typeof record.key === 'string' ? record.key : record.key.toString('utf8');
       this.scheduler.enqueue({
@@ -378,7 +381,8 @@ export class ConsumerEngine<V = unknown> {
         record,
         size,
         headers,
-        correlationId: headers['correlation-id']?.toString('utf8') || randomUUID(),
+        startedAt: 0,
+        laneRef: undefined,
         attempts: 0,
       });
       touched.add(state);
@@ -404,11 +408,14 @@ export class ConsumerEngine<V = unknown> {
     }
     state.inFlight++;
     const started = Date.now();
-    this.handlerStarts.set(envelope, started);
+    envelope.startedAt = started;
+    this.running.add(envelope);
     const record = envelope.record;
     let message: ConsumedMessage<V> | undefined;
     try {
-      const value = await this.worker.decoder(record.value, record.topic);
+      const decoded = this.worker.decoder(record.value, record.topic);
+      // Decoders answer synchronously once a schema is cached: skip the extra microtask then.
+      const value = decoded instanceof Promise ? await decoded : decoded;
       message = {
         topic: record.topic,
         partition: record.partition,
@@ -419,7 +426,7 @@ export class ConsumerEngine<V = unknown> {
         rawValue: record.value,
         headers: envelope.headers,
         timestamp: record.timestamp ?? started,
-        correlationId: envelope.correlationId,
+        correlationId: correlationIdOf(envelope),
         attempt: envelope.attempts + 1,
       };
       await this.runWithRetries(envelope, message, state);
@@ -430,7 +437,7 @@ export class ConsumerEngine<V = unknown> {
       await this.onFailure(envelope, state, error, started);
     } finally {
       state.inFlight--;
-      this.handlerStarts.delete(envelope);
+      this.running.delete(envelope);
       this.notifyIdle();
     }
   }
@@ -598,7 +605,7 @@ export class ConsumerEngine<V = unknown> {
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
-        correlationId: envelope.correlationId,
+        correlationId: correlationIdOf(envelope),
         errorClass: description.errorClass,
         error: description.message,
         attempts: envelope.attempts,
@@ -909,10 +916,22 @@ function partitionKey(tp: { topic: string; partition: number }): string {
   return `${tp.topic}:${tp.partition}`;
 }
 
-function headerMap(record: Message): Record<string, Buffer> {
+const noHeaders: Readonly<Record<string, Buffer>> = Object.freeze({});
+
+/**
+ * The record's correlation id: its `correlation-id` header, else one derived from its
+ * coordinates — unique, free to compute, and the same when the record is consumed again.
+ */
+function correlationIdOf(envelope: Envelope): string {
+  const header = envelope.headers['correlation-id'];
+  if (header && header.length > 0) return header.toString('utf8');
+  const r = envelope.record;
+  return `${r.topic}/${r.partition}/${r.offset}`;
+}
+
+function headerMap(headers: NonNullable<Message['headers']>): Record<string, Buffer> {
   const map: Record<string, Buffer> = {};
-  if (!record.headers) return map;
-  for (const header of record.headers) {
+  for (const header of headers) {
     for (const name of Object.keys(header)) {
       const value = header[name]!;
       map[name] = Buffer.isBuffer(value) ? value : Buffer.from(value);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LaneScheduler, type OrderingMode } from './laneScheduler.ts';
 
 interface Item {
+  laneRef: unknown;
   partitionId: string;
   orderingKey: string;
   seq: number;
@@ -18,7 +19,7 @@ function harness(mode: OrderingMode, maxConcurrency: number) {
 }
 
 function items(partitionId: string, keys: string[]): Item[] {
-  return keys.map((orderingKey, seq) => ({ partitionId, orderingKey, seq }));
+  return keys.map((orderingKey, seq) => ({ partitionId, orderingKey, seq, laneRef: undefined }));
 }
 
 describe('LaneScheduler', () => {
@@ -34,7 +35,8 @@ describe('LaneScheduler', () => {
 
   it('never runs more than maxConcurrency items', () => {
     const { scheduler, running, peak } = harness('key', 3);
-    for (let i = 0; i < 50; i++) scheduler.enqueue({ partitionId: 't:0', orderingKey: `k${i}`, seq: i });
+    for (let i = 0; i < 50; i++)
+      scheduler.enqueue({ partitionId: 't:0', orderingKey: `k${i}`, seq: i, laneRef: undefined });
     scheduler.pump();
     expect(running).toHaveLength(3);
     while (running.length < 50) {

@@ -7,6 +7,8 @@ export interface Schedulable {
   readonly partitionId: string;
   /** The ordering key inside the partition (record key text in `key` mode). */
   readonly orderingKey: string;
+  /** Slot where the scheduler keeps the item's lane while it is queued or running. */
+  laneRef: unknown;
 }
 
 interface Lane<T> {
@@ -89,7 +91,7 @@ export class LaneScheduler<T extends Schedulable> {
 
   /** Marks a running item finished; its lane's next item becomes runnable. */
   complete(item: T): void {
-    const lane = this.lanes.get(this.laneId(item));
+    const lane = this.laneOf(item);
     this.running--;
     if (!lane) return;
     lane.busy = false;
@@ -191,12 +193,24 @@ export class LaneScheduler<T extends Schedulable> {
   }
 
   private laneFor(item: T): Lane<T> {
+    if (item.laneRef !== undefined) {
+      const known = this.laneOf(item);
+      if (known) return known;
+    }
     const id = this.laneId(item);
     let lane = this.lanes.get(id);
     if (!lane) {
       lane = { id, partitionId: item.partitionId, items: [], head: 0, busy: false, ready: false };
       this.lanes.set(id, lane);
     }
+    item.laneRef = lane;
     return lane;
+  }
+
+  // The cached lane, if it is still the live lane of its id (a lane is dropped once empty and idle).
+  private laneOf(item: T): Lane<T> | undefined {
+    const lane = item.laneRef as Lane<T> | undefined;
+    if (lane && this.lanes.get(lane.id) === lane) return lane;
+    return this.lanes.get(this.laneId(item));
   }
 }
