@@ -6,7 +6,10 @@
  *
  * Prints one summary line per measure and appends a dated section to docs/benchmarks.md.
  */
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { KafkaJS, type RdKafka } from '@confluentinc/kafka-javascript';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { ConsumerEngine } from '../../workers/runtime/consumer/consumerEngine.ts';
@@ -21,6 +24,7 @@ import {
   produceRecords,
   uniqueName,
 } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { workerNodeOptions, workerProcessEnv } from '../../workers/runtime/worker/workerNodeOptions.ts';
 import { appendBenchReport, type BenchLine, formatBenchLine } from './benchReport.ts';
 
 const args = process.argv.slice(2);
@@ -234,35 +238,36 @@ async function p2(lines: BenchLine[]): Promise<void> {
 async function p6(lines: BenchLine[], notes: string[]): Promise<void> {
   const topic = uniqueName('bench-p6');
   const total = 1_000_000;
+  const seconds = Number(process.env.BENCH_P6_SECONDS ?? 60);
   await createTopics([{ topic, partitions: 12 }]);
   try {
     await produceBacklog(topic, total, 100, 50_000);
-    const samples: number[] = [];
-    const drainFor = Number(process.env.BENCH_P6_SECONDS ?? 60);
-    const started = performance.now();
-    let handled = 0;
-    const expected = total;
-    await runtimeConsumer(
-      topic,
-      expected,
-      async () => {
-        await sleep(2);
-        handled++;
-        if (performance.now() - started > drainFor * 1000) throw new Error('stop'); // never reached: see below
+    // The worker runs in its own process so its RSS is not mixed with the producer's.
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./backlogDrainProcess.ts', import.meta.url))],
+      {
+        env: { ...workerProcessEnv(), BENCH_TOPIC: topic, BENCH_SECONDS: String(seconds) },
+        stdio: ['ignore', 'pipe', 'inherit'],
       },
-      { maxConcurrency: 64 },
-      () => {
-        samples.push(process.memoryUsage().rss);
-        if (samples.length % 20 === 0)
-          progress(`P6 drained ${handled}, rss ${Math.round(samples.at(-1)! / 2 ** 20)} MiB`);
-        // Stop measuring after drainFor seconds: the runtime's memory is flat long before 1M.
-        if (performance.now() - started > drainFor * 1000) handled = expected;
-      },
-    ).catch(() => undefined);
-    const peak = Math.max(...samples);
-    const quarter = samples.slice(Math.floor(samples.length / 4));
-    const firstHalf = Math.max(...quarter.slice(0, Math.floor(quarter.length / 2)));
-    const secondHalf = Math.max(...quarter.slice(Math.floor(quarter.length / 2)));
+    );
+    const samples: { t: number; rss: number; handled: number; unfinished: number }[] = [];
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      samples.push(JSON.parse(line) as (typeof samples)[number]);
+      if (samples.length % 20 === 0) {
+        const s = samples.at(-1)!;
+        progress(
+          `P6 ${Math.round(s.t / 1000)} s: drained ${s.handled}, unfinished ${s.unfinished}, rss ${Math.round(s.rss / 2 ** 20)} MiB`,
+        );
+      }
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+    const peak = Math.max(...samples.map((s) => s.rss));
+    const half = Math.floor(samples.length / 2);
+    const firstHalfPeak = Math.max(...samples.slice(0, half).map((s) => s.rss));
+    const secondHalfPeak = Math.max(...samples.slice(half).map((s) => s.rss));
+    const maxUnfinished = Math.max(...samples.map((s) => s.unfinished));
     lines.push({
       id: 'P6',
       name: 'backlog-rss',
@@ -272,8 +277,8 @@ async function p6(lines: BenchLine[], notes: string[]): Promise<void> {
       baseline: '256-MiB-budget',
     });
     notes.push(
-      `P6: ${samples.length} RSS samples over ${drainFor} s of draining a 1M-message backlog with a 2 ms handler at concurrency 64; ` +
-        `peak of the 2nd quarter-to-middle ${Math.round(firstHalf / 2 ** 20)} MiB vs last half ${Math.round(secondHalf / 2 ** 20)} MiB (flat = no growth).`,
+      `P6: worker process draining a 1M-message backlog (100 B values, 12 partitions) with a ${process.env.BENCH_HANDLER_MS ?? 2} ms handler at concurrency 64 (worker flags: ${workerNodeOptions}, MALLOC_ARENA_MAX=2) for ${seconds} s: ` +
+        `${samples.at(-1)?.handled ?? 0} drained, peak RSS ${mib(peak)} MiB, first-half peak ${mib(firstHalfPeak)} MiB vs second-half peak ${mib(secondHalfPeak)} MiB (flat = no growth), at most ${maxUnfinished} unfinished messages buffered.`,
     );
   } finally {
     await deleteTopics([topic]);

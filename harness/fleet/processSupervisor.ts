@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { workerProcessEnv } from '../../workers/runtime/worker/workerNodeOptions.ts';
+import type { FleetProcess } from './fleetProcesses.ts';
+
+const colors = [36, 35, 33, 32, 34, 31];
+
+/** Writes one prefixed line to stdout; colours only on a terminal. */
+function prefixed(name: string, index: number, line: string): void {
+  const label = process.stdout.isTTY
+    ? `\u001b[${colors[index % colors.length]}m${name.padEnd(12)}\u001b[0m`
+    : name.padEnd(12);
+  process.stdout.write(`${label}| ${line}\n`);
+}
+
+interface Supervised {
+  spec: FleetProcess;
+  index: number;
+  child: ChildProcess | undefined;
+  restarts: number[];
+}
+
+/**
+ * Runs the fleet's processes with prefixed output. A process that dies unexpectedly is
+ * restarted after a short delay (at most 5 times a minute, then the supervisor gives up on
+ * it and says so); `stop()` sends SIGTERM to all, waits for them to drain, then SIGKILLs.
+ */
+export class ProcessSupervisor {
+  private readonly supervised: Supervised[];
+  private readonly root: string;
+  private stopping = false;
+
+  constructor(root: string, processes: readonly FleetProcess[]) {
+    this.root = root;
+    this.supervised = processes.map((spec, index) => ({ spec, index, child: undefined, restarts: [] }));
+  }
+
+  /** Starts every process and waits until each answers its readiness URL (or `timeoutMs` passes). */
+  async start(timeoutMs: number): Promise<void> {
+    for (const s of this.supervised) {
+      this.spawn(s);
+      await this.waitReady(s, timeoutMs);
+    }
+  }
+
+  private spawn(s: Supervised): void {
+    const child = spawn(process.execPath, [path.join(this.root, s.spec.entry)], {
+      cwd: this.root,
+      env: { ...workerProcessEnv(), ...s.spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    s.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => prefixed(s.spec.name, s.index, line));
+    }
+    child.once('exit', (code, signal) => {
+      s.child = undefined;
+      if (this.stopping) return;
+      prefixed(s.spec.name, s.index, `exited (${signal ?? `code ${code}`})`);
+      const now = Date.now();
+      s.restarts = s.restarts.filter((t) => now - t < 60_000);
+      if (s.restarts.length >= 5) {
+        prefixed(
+          s.spec.name,
+          s.index,
+          'restarted 5 times in a minute: giving up on it (see the lines above)',
+        );
+        return;
+      }
+      s.restarts.push(now);
+      setTimeout(() => {
+        if (!this.stopping) this.spawn(s);
+      }, 2000).unref();
+    });
+  }
+
+  private async waitReady(s: Supervised, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const response = await fetch(s.spec.readyUrl, { signal: AbortSignal.timeout(1000) });
+        await response.arrayBuffer();
+        if (response.ok) {
+          prefixed(s.spec.name, s.index, `ready (${s.spec.readyUrl})`);
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      if (this.stopping) return;
+      await sleep(250);
+    }
+    throw new Error(
+      `${s.spec.name} was not ready at ${s.spec.readyUrl} after ${Math.round(timeoutMs / 1000)} s`,
+    );
+  }
+
+  /** SIGTERM to every process, SIGKILL to those still running after `graceMs`. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    const exits = this.supervised
+      .filter((s) => s.child)
+      .map((s) => {
+        const child = s.child!;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        return exited;
+      });
+    const all = Promise.all(exits);
+    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut) {
+      for (const s of this.supervised) s.child?.kill('SIGKILL');
+      await all;
+    }
+  }
+}
