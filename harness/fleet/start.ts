@@ -4,17 +4,12 @@
  * catalog), then runs every worker under one supervisor with prefixed logs. Ctrl-C or
  * SIGTERM drains the workers and stops what this run started, stack services included.
  */
-import { execFileSync } from 'node:child_process';
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
 import { LocalStack } from '../stack/localStack.ts';
 import { loadStackConfig, repoRoot } from '../stack/stackConfig.ts';
 import { fleetProcesses } from './fleetProcesses.ts';
+import { prepareFleet } from './prepareFleet.ts';
 import { ProcessSupervisor } from './processSupervisor.ts';
-
-function step(title: string, args: string[]): void {
-  console.log(`\n== ${title}`);
-  execFileSync(process.execPath, args, { cwd: repoRoot, stdio: 'inherit' });
-}
 
 async function main(): Promise<void> {
   const config = loadStackConfig();
@@ -46,10 +41,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
-    step('topics', ['topics/cli.ts', 'apply']);
-    step('schemas', ['schemas/cli.ts', 'register']);
-    step('database', ['db/cli.ts', 'migrate']);
-    step('local vehicle catalog', ['db/cli.ts', 'seed-local']);
+    prepareFleet();
     console.log('\n== fleet');
     await supervisor.start(120_000);
   } catch (error) {
