@@ -31,9 +31,12 @@ export class ProcessSupervisor {
   private readonly supervised: Supervised[];
   private readonly root: string;
   private stopping = false;
+  private readonly quiet: boolean;
 
-  constructor(root: string, processes: readonly FleetProcess[]) {
+  /** `quiet`: do not echo the processes' own output (harness runs), only exits and restarts. */
+  constructor(root: string, processes: readonly FleetProcess[], options: { quiet?: boolean } = {}) {
     this.root = root;
+    this.quiet = options.quiet ?? false;
     this.supervised = processes.map((spec, index) => ({ spec, index, child: undefined, restarts: [] }));
   }
 
@@ -53,12 +56,16 @@ export class ProcessSupervisor {
     });
     s.child = child;
     for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => prefixed(s.spec.name, s.index, line));
+      if (this.quiet) stream.resume();
+      else
+        readline
+          .createInterface({ input: stream })
+          .on('line', (line) => prefixed(s.spec.name, s.index, line));
     }
     child.once('exit', (code, signal) => {
       s.child = undefined;
       if (this.stopping) return;
-      prefixed(s.spec.name, s.index, `exited (${signal ?? `code ${code}`})`);
+      prefixed(s.spec.name, s.index, `exited (${signal ?? `code ${code}`}); restarting`);
       const now = Date.now();
       s.restarts = s.restarts.filter((t) => now - t < 60_000);
       if (s.restarts.length >= 5) {
@@ -95,6 +102,21 @@ export class ProcessSupervisor {
     throw new Error(
       `${s.spec.name} was not ready at ${s.spec.readyUrl} after ${Math.round(timeoutMs / 1000)} s`,
     );
+  }
+
+  /** Sends a signal to one process (the supervisor restarts it if it dies); false when it is not running. */
+  signal(name: string, signal: NodeJS.Signals): boolean {
+    const child = this.supervised.find((s) => s.spec.name === name)?.child;
+    return child ? child.kill(signal) : false;
+  }
+
+  /** Waits until a (re)started process answers its readiness URL. */
+  async waitUntilReady(name: string, timeoutMs: number): Promise<void> {
+    const s = this.supervised.find((p) => p.spec.name === name);
+    if (!s) throw new Error(`no process named ${name}`);
+    const deadline = Date.now() + timeoutMs;
+    while (!s.child && Date.now() < deadline) await sleep(100);
+    await this.waitReady(s, Math.max(1, deadline - Date.now()));
   }
 
   /** SIGTERM to every process, SIGKILL to those still running after `graceMs`. */
