@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../../db/migrator.ts';
+import { seedLocalVehicles } from '../../../db/seeds/localVehicleCatalog.ts';
+import { createFreshDatabase, type FreshDatabase } from '../../../db/testing/freshDatabase.ts';
+import { sqlStateOfRejection } from '../../../db/testing/sqlState.ts';
+import { seededVehicleIds } from '../testing/ingressTestKit.ts';
+import { requestHash } from './reservationInput.ts';
+import { ReservationStore } from './reservationStore.ts';
+
+// The store and migration 007 as the application role, on a fresh database.
+let db: FreshDatabase;
+let app: pg.Pool;
+let owner: pg.Pool;
+let readonly: pg.Pool;
+let store: ReservationStore;
+const day = 86_400_000;
+
+beforeAll(async () => {
+  db = await createFreshDatabase('fleetstream_ingress_store');
+  await migrate({ connectionString: db.urls.migrator });
+  owner = new pg.Pool({ connectionString: db.urls.migrator, max: 2 });
+  await seedLocalVehicles(owner);
+  app = new pg.Pool({ connectionString: db.urls.app, max: 12 });
+  readonly = new pg.Pool({ connectionString: db.urls.readonly, max: 1 });
+  store = new ReservationStore(app);
+});
+
+afterAll(async () => {
+  await Promise.all([app?.end(), owner?.end(), readonly?.end()]);
+  await db?.drop();
+});
+
+function input(offsetDays: number, vehicle = 0) {
+  const startsAtMs = Date.now() + offsetDays * day;
+  return { vehicleId: seededVehicleIds[vehicle] as string, startsAtMs, endsAtMs: startsAtMs + day };
+}
+
+async function place(customerId: string, offsetDays: number, idempotencyKey?: string, vehicle = 0) {
+  const request = input(offsetDays, vehicle);
+  return store.placePending(
+    { reservationId: randomUUID(), customerId, idempotencyKey, hash: requestHash(request), input: request },
+    5,
+  );
+}
+
+describe('withdrawing an unenqueued request (migration 007)', () => {
+  it('rejects a pending row with enqueue_failed and frees its key; leaves a decided row alone', async () => {
+    const customer = `w-${randomUUID()}`;
+    const created = await place(customer, 2, 'key-1');
+    if (created.kind !== 'created') throw new Error(created.kind);
+    expect(await store.withdrawUnenqueued(created.reservationId)).toBe('withdrawn');
+    const row = (
+      await owner.query(
+        'SELECT status, decision_reason, idempotency_key, decided_at FROM fleet.reservation_requests WHERE reservation_id = $1',
+        [created.reservationId],
+      )
+    ).rows[0];
+    expect(row).toMatchObject({
+      status: 'rejected',
+      decision_reason: 'enqueue_failed',
+      idempotency_key: null,
+    });
+    expect(row.decided_at).toBeInstanceOf(Date);
+    // Withdrawing twice changes nothing and reports the decided status.
+    expect(await store.withdrawUnenqueued(created.reservationId)).toBe('rejected');
+    // The key is free again.
+    expect((await place(customer, 2, 'key-1')).kind).toBe('created');
+
+    const settled = await place(customer, 3);
+    if (settled.kind !== 'created') throw new Error(settled.kind);
+    await app.query(
+      `UPDATE fleet.reservation_requests SET status = 'confirmed', decided_at = now() WHERE reservation_id = $1`,
+      [settled.reservationId],
+    );
+    expect(await store.withdrawUnenqueued(settled.reservationId)).toBe('confirmed');
+    expect(await store.withdrawUnenqueued(randomUUID())).toBe('not-found');
+  });
+
+  it('is the only new power of the application role: no direct key rewrite, no DELETE, no EXECUTE for others', async () => {
+    const customer = `p-${randomUUID()}`;
+    const created = await place(customer, 4, 'key-p');
+    if (created.kind !== 'created') throw new Error(created.kind);
+    expect(
+      await sqlStateOfRejection(
+        app.query('UPDATE fleet.reservation_requests SET idempotency_key = NULL WHERE reservation_id = $1', [
+          created.reservationId,
+        ]),
+      ),
+    ).toBe('42501');
+    expect(
+      await sqlStateOfRejection(
+        app.query('DELETE FROM fleet.reservation_requests WHERE reservation_id = $1', [
+          created.reservationId,
+        ]),
+      ),
+    ).toBe('42501');
+    expect(
+      await sqlStateOfRejection(
+        readonly.query('SELECT fleet.withdraw_unenqueued_reservation_request($1)', [created.reservationId]),
+      ),
+    ).toBe('42501');
+    const definer = (
+      await owner.query(
+        `SELECT p.prosecdef, p.proconfig FROM pg_proc p WHERE p.proname = 'withdraw_unenqueued_reservation_request'`,
+      )
+    ).rows[0];
+    expect(definer).toEqual({ prosecdef: true, proconfig: ['search_path=pg_catalog, pg_temp'] });
+  });
+});
+
+describe('placing pending requests', () => {
+  it('takes exactly the quota under concurrency (the per-customer lock)', async () => {
+    const customer = `q-${randomUUID()}`;
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => place(customer, 2 + i, undefined, i)),
+    );
+    expect(outcomes.filter((o) => o.kind === 'created')).toHaveLength(5);
+    expect(outcomes.filter((o) => o.kind === 'quota-exceeded')).toHaveLength(7);
+  });
+
+  it('replays the same key and body, refuses the same key with another body, and knows unknown vehicles', async () => {
+    const customer = `i-${randomUUID()}`;
+    const request = input(6);
+    const hash = requestHash(request);
+    const first = await store.placePending(
+      { reservationId: randomUUID(), customerId: customer, idempotencyKey: 'k', hash, input: request },
+      5,
+    );
+    const again = await store.placePending(
+      { reservationId: randomUUID(), customerId: customer, idempotencyKey: 'k', hash, input: request },
+      5,
+    );
+    expect(first.kind).toBe('created');
+    expect(again).toEqual({
+      kind: 'replayed',
+      reservationId: (first as { reservationId: string }).reservationId,
+      status: 'pending',
+    });
+    const other = input(7);
+    expect(
+      await store.placePending(
+        {
+          reservationId: randomUUID(),
+          customerId: customer,
+          idempotencyKey: 'k',
+          hash: requestHash(other),
+          input: other,
+        },
+        5,
+      ),
+    ).toEqual({ kind: 'key-reused' });
+    const ghost = { ...input(8), vehicleId: randomUUID() };
+    expect(
+      await store.placePending(
+        {
+          reservationId: randomUUID(),
+          customerId: customer,
+          idempotencyKey: undefined,
+          hash: requestHash(ghost),
+          input: ghost,
+        },
+        5,
+      ),
+    ).toEqual({ kind: 'unknown-vehicle' });
+  });
+
+  it('lists a customer newest first across pages using the 007 index order', async () => {
+    const customer = `l-${randomUUID()}`;
+    for (let i = 0; i < 5; i++) await place(customer, 10 + i, undefined, i);
+    const first = await store.listForCustomer(customer, { limit: 3, after: null });
+    const second = await store.listForCustomer(customer, { limit: 3, after: first.next });
+    expect(first.reservations).toHaveLength(3);
+    expect(second.reservations).toHaveLength(2);
+    expect(second.next).toBeNull();
+    const all = [...first.reservations, ...second.reservations];
+    const times = all.map((r) => r.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(new Set(all.map((r) => r.reservationId)).size).toBe(5);
+    const plan = await owner.query(
+      `EXPLAIN SELECT reservation_id FROM fleet.reservation_requests WHERE customer_id = $1
+       ORDER BY created_at DESC, reservation_id DESC LIMIT 3`,
+      [customer],
+    );
+    expect(JSON.stringify(plan.rows)).toContain('reservation_requests_customer_created_idx');
+  });
+});
