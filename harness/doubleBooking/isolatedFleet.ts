@@ -84,7 +84,7 @@ export async function startIsolatedFleet(options: {
     SETTLER_GROUP_ID: settlerGroup,
     INGRESS_PORT: String(ingressPort),
     RATE_LIMIT_CUSTOMER_QUOTA: '100000',
-    RATE_LIMIT_IP_QUOTA: '10000000',
+    RATE_LIMIT_IP_QUOTA: '1000000',
     RATE_LIMIT_KEY_PREFIX: `storm:${suffix}:`,
     RESERVATION_QUOTA_PER_CUSTOMER: '1000',
     LOG_LEVEL: process.env.STORM_LOG_LEVEL ?? 'warn',

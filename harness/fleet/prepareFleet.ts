@@ -29,7 +29,9 @@ export function prepareFleet(env: NodeJS.ProcessEnv = process.env, quiet = false
     });
     if (result.status === null || !step.acceptedExitCodes.includes(result.status)) {
       const output = quiet ? `\n${result.stdout ?? ''}${result.stderr ?? ''}`.trimEnd() : '';
-      throw new Error(`preparation step "${step.title}" (node ${step.args.join(' ')}) exited ${result.status ?? result.signal}${output}`);
+      throw new Error(
+        `preparation step "${step.title}" (node ${step.args.join(' ')}) exited ${result.status ?? result.signal}${output}`,
+      );
     }
   }
 }
