@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { buildDeadLetterRecord } from '../../workers/runtime/resilience/deadLetterRecord.ts';
+import { toDlqRecord } from './dlqRecord.ts';
+import { buildReplayRecord, replayHeaders } from './replayRecord.ts';
+
+describe('buildReplayRecord', () => {
+  it('re-produces the original key, value and headers onto the original topic with a replay marker', () => {
+    const dead = buildDeadLetterRecord(
+      {
+        topic: 'fleet.reservation.commands.v1',
+        partition: 4,
+        offset: 99,
+        timestamp: 1000,
+        key: Buffer.from('vehicle-1'),
+        value: Buffer.from([0, 0, 0, 0, 7, 1, 2]),
+        headers: {
+          'correlation-id': Buffer.from('corr-1'),
+          traceparent: Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'),
+          [replayHeaders.of]: Buffer.from('fleet.reservation.commands.v1.dlq/4/3'),
+        },
+        error: new Error('boom'),
+        attempts: 5,
+        groupId: 'fleet.reservation-settler',
+        worker: 'reservation-settler',
+      },
+      {
+        sourcePartitionCount: 12,
+        deadLetterPartitionCount: 12,
+        deadLetteredAt: new Date('2026-05-01T10:00:00Z'),
+      },
+    );
+    const record = toDlqRecord({
+      topic: dead.topic,
+      partition: 4,
+      offset: 17,
+      timestamp: 2000,
+      key: dead.key,
+      value: dead.value,
+      headers: Object.entries(dead.headers).map(([name, value]) => ({ [name]: value })),
+    });
+    const replay = buildReplayRecord(record, new Date('2026-05-02T08:00:00Z'))!;
+    expect(replay.topic).toBe('fleet.reservation.commands.v1');
+    expect(replay.key).toEqual(Buffer.from('vehicle-1'));
+    expect(replay.value).toEqual(Buffer.from([0, 0, 0, 0, 7, 1, 2]));
+    expect(replay.marker).toBe('fleet.reservation.commands.v1.dlq/4/17');
+    expect(Object.keys(replay.headers).sort()).toEqual(
+      ['correlation-id', 'traceparent', replayHeaders.at, replayHeaders.of].sort(),
+    );
+    expect(replay.headers[replayHeaders.of]).toBe('fleet.reservation.commands.v1.dlq/4/17');
+    expect(replay.headers[replayHeaders.at]).toBe('2026-05-02T08:00:00.000Z');
+    expect(replay.headers['correlation-id']).toEqual(Buffer.from('corr-1'));
+  });
+
+  it('cannot replay a dead letter whose headers do not say where it came from', () => {
+    const record = toDlqRecord({ topic: 't.dlq', partition: 0, offset: 0, value: null, headers: [] });
+    expect(buildReplayRecord(record, new Date())).toBeUndefined();
+  });
+});

@@ -1,0 +1,38 @@
+import type { DlqRecord } from './dlqRecord.ts';
+import { recordCoordinates } from './dlqRecord.ts';
+
+/** Headers a replay adds to the re-produced record. */
+export const replayHeaders = Object.freeze({
+  /** `<dlq topic>/<partition>/<offset>` of the dead letter it came from: the replay marker. */
+  of: 'fleet.replay.of',
+  /** When it was replayed (ISO 8601). */
+  at: 'fleet.replay.at',
+});
+
+/** The record a replay sends: the original key and value bytes onto the original topic. */
+export interface ReplayRecord {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string | Buffer>;
+  /** The replay marker this record carries. */
+  marker: string;
+}
+
+/**
+ * Builds the re-produced record of a dead letter: its original key, value and headers (the
+ * `fleet.dlq.*` ones removed, like any older replay marker) plus `fleet.replay.of` and
+ * `fleet.replay.at`. Undefined when the dead letter's headers are unreadable (nothing says
+ * where it came from).
+ */
+export function buildReplayRecord(record: DlqRecord, replayedAt: Date): ReplayRecord | undefined {
+  if (!record.info) return undefined;
+  const headers: Record<string, string | Buffer> = {};
+  for (const [name, value] of Object.entries(record.info.originalHeaders)) {
+    if (name !== replayHeaders.of && name !== replayHeaders.at) headers[name] = value;
+  }
+  const marker = recordCoordinates(record.topic, record.partition, record.offset);
+  headers[replayHeaders.of] = marker;
+  headers[replayHeaders.at] = replayedAt.toISOString();
+  return { topic: record.info.originalTopic, key: record.key, value: record.value, headers, marker };
+}

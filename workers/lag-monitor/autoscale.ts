@@ -1,0 +1,98 @@
+/** What the autoscale signal of one group is computed from (partitions in STALL already left out). */
+export interface AutoscaleInputs {
+  /** Members of the group now (describeGroups). */
+  currentReplicas: number;
+  /** Partitions of the group's topics: more replicas than this would sit idle. */
+  partitionCount: number;
+  /** Backlog in messages over the partitions that count. */
+  lag: number;
+  /** Committed-offset advance over the rate window, msgs/s, over the same partitions. */
+  consumeRate: number;
+  /** Log-end advance over the rate window, msgs/s, over the same partitions. */
+  produceRate: number;
+  /** Per-replica throughput learned while the group was busy (msgs/s); undefined until seen. */
+  learnedCapacity: number | undefined;
+  /** LAG_TARGET_DRAIN_SECONDS: a backlog should drain within this. */
+  targetDrainSeconds: number;
+  /** A backlog that takes at least this long to drain keeps every replica busy (capacity is measurable). */
+  busyDrainSeconds: number;
+  /** Relative dead band around the current replica count (like the HPA's 10%). */
+  tolerance: number;
+}
+
+/** The raw (unsmoothed) recommendation and how it was reached. */
+export interface AutoscaleDecision {
+  desired: number;
+  /** Backlog ÷ consume rate, seconds; Infinity when nothing is consumed. */
+  drainSeconds: number;
+  /** Per-replica throughput measured now, when the group is busy (the caller learns it). */
+  measuredCapacity: number | undefined;
+  /** Per-replica throughput the decision used. */
+  capacityUsed: number | undefined;
+  /** One of: hold-unknown-capacity, within-tolerance, scale. */
+  reason: 'hold-unknown-capacity' | 'within-tolerance' | 'scale';
+}
+
+/**
+ * Replicas needed to keep up with arrivals and drain the backlog within the target, at the
+ * per-replica throughput the group shows: `need = (produceRate + lag / target) / capacity`.
+ * With no arrivals this is the time-to-drain rule `n × drain / target`; with arrivals it also
+ * counts the records still coming, which `n × drain / target` forgets (at produce = consume a
+ * backlog never drains, yet that rule would hold steady). Capacity is measured (consumeRate / n)
+ * only while the backlog keeps every replica busy; otherwise the last busy measurement is used,
+ * which is what lets the signal go below the current count. Without any capacity figure the
+ * signal holds the current count: it never invents a number. Always within [1, partitionCount].
+ */
+export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
+  const n = inputs.currentReplicas;
+  const drainSeconds =
+    inputs.lag === 0
+      ? 0
+      : inputs.consumeRate > 0
+        ? inputs.lag / inputs.consumeRate
+        : Number.POSITIVE_INFINITY;
+  const busy = n > 0 && inputs.consumeRate > 0 && drainSeconds >= inputs.busyDrainSeconds;
+  const measuredCapacity = busy ? inputs.consumeRate / n : undefined;
+  const capacityUsed = measuredCapacity ?? inputs.learnedCapacity;
+  const cap = (replicas: number) => Math.min(Math.max(1, inputs.partitionCount), Math.max(1, replicas));
+  if (capacityUsed === undefined || capacityUsed <= 0) {
+    return { desired: cap(n), drainSeconds, measuredCapacity, capacityUsed, reason: 'hold-unknown-capacity' };
+  }
+  const need = (inputs.produceRate + inputs.lag / inputs.targetDrainSeconds) / capacityUsed;
+  if (n > 0 && Math.abs(need / n - 1) <= inputs.tolerance) {
+    return { desired: cap(n), drainSeconds, measuredCapacity, capacityUsed, reason: 'within-tolerance' };
+  }
+  return { desired: cap(Math.ceil(need)), drainSeconds, measuredCapacity, capacityUsed, reason: 'scale' };
+}
+
+/** KEDA's Kafka scaler for comparison: `ceil(totalLag / lagThreshold)`, capped at the partition count. */
+export function kedaReplicas(totalLag: number, lagThreshold: number, partitionCount: number): number {
+  return Math.min(partitionCount, Math.ceil(totalLag / lagThreshold));
+}
+
+/** The smoothing state of one group's signal. */
+export interface ScaleSmoothing {
+  /** The last raw recommendations, oldest first. */
+  recent: readonly number[];
+  /** The signal last published; undefined before the first. */
+  current: number | undefined;
+}
+
+/**
+ * Smooths raw recommendations: up at once (the new value is in the window's max), down only
+ * after the window's max has dropped (every recommendation of the last `window` evaluations was
+ * lower) and then by at most `downStep` replicas per evaluation, so a drained burst does not
+ * trigger a rebalance storm of scale-downs.
+ */
+export function smoothReplicas(
+  state: ScaleSmoothing,
+  raw: number,
+  window: number,
+  downStep: number,
+): { state: ScaleSmoothing; value: number } {
+  const recent = [...state.recent, raw].slice(-window);
+  const peak = Math.max(...recent);
+  const value =
+    state.current === undefined || peak >= state.current ? peak : Math.max(peak, state.current - downStep);
+  return { state: { recent, current: value }, value };
+}

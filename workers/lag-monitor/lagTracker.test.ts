@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { LagTracker } from './lagTracker.ts';
+import { FakeCluster, testTrackerSettings } from './testing/fakeCluster.ts';
+
+describe('LagTracker', () => {
+  it('reports lag = log end − committed per partition and summed per group', () => {
+    const cluster = new FakeCluster({ partitions: 3 });
+    cluster.logEnd.splice(0, 3, 100, 50, 10);
+    cluster.committed.splice(0, 3, 40, 50, 3);
+    const snapshot = new LagTracker(testTrackerSettings()).observe(cluster.sample());
+    const group = snapshot.groups[0]!;
+    expect(group.partitions.map((p) => p.lag)).toEqual([60, 0, 7]);
+    expect(group.lag).toBe(67);
+    expect(snapshot.up).toBe(true);
+  });
+
+  it('interpolates lag seconds from the log-end history, unknown (null) until it has two points', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    const tracker = new LagTracker(testTrackerSettings());
+    const first = tracker.observe(cluster.sample());
+    expect(first.groups[0]!.partitions[0]!.lagSeconds).toBe(0);
+    // 100 records/s for 5 s; the consumer stays at 0 + 100 = offset 100 (written 4 s before the last poll).
+    let snapshot = first;
+    for (let i = 1; i <= 5; i++) {
+      cluster.logEnd[0] = i * 100;
+      cluster.committed[0] = 100;
+      snapshot = tracker.observe(cluster.sample(1000));
+    }
+    const partition = snapshot.groups[0]!.partitions[0]!;
+    expect(partition.lag).toBe(400);
+    expect(partition.lagSeconds).toBe(4);
+    expect(snapshot.groups[0]!.lagSeconds).toBe(4);
+
+    const fresh = new LagTracker(testTrackerSettings());
+    const once = fresh.observe(cluster.sample());
+    expect(once.groups[0]!.partitions[0]!.lag).toBe(400);
+    expect(once.groups[0]!.partitions[0]!.lagSeconds).toBeNull();
+    expect(once.groups[0]!.lagSeconds).toBeNull();
+  });
+
+  it('counts a partition the group never committed on from where its consumers would start', () => {
+    const cluster = new FakeCluster({ partitions: 2 });
+    cluster.logEnd.splice(0, 2, 10, 10);
+    cluster.committed.splice(0, 2, 4, undefined);
+    const earliest = new LagTracker(testTrackerSettings()).observe(cluster.sample()).groups[0]!;
+    expect(earliest.partitions[1]).toMatchObject({ committed: null, lag: 10 });
+    expect(earliest.lag).toBe(16);
+    const latest = new LagTracker(testTrackerSettings({ offsetReset: 'latest' })).observe(cluster.sample());
+    expect(latest.groups[0]!.partitions[1]).toMatchObject({ committed: null, lag: 0 });
+    expect(latest.groups[0]!.lag).toBe(6);
+  });
+
+  it('computes consume and produce rates over the window', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    const tracker = new LagTracker(testTrackerSettings());
+    let snapshot = tracker.observe(cluster.sample());
+    for (let i = 1; i <= 3; i++) {
+      cluster.logEnd[0] = i * 50;
+      cluster.committed[0] = i * 20;
+      snapshot = tracker.observe(cluster.sample(1000));
+    }
+    expect(snapshot.groups[0]!.topics[0]).toEqual({ topic: cluster.topic, consumeRate: 20, produceRate: 50 });
+    expect(snapshot.topics[0]!.produceRate).toBe(50);
+  });
+
+  it('marks a stuck partition STALL, leaves it out of the autoscale signal, and KEDA still counts it', () => {
+    const cluster = new FakeCluster({ partitions: 3 });
+    const tracker = new LagTracker(testTrackerSettings({ statusWindow: 4, scaleWindow: 1 }));
+    cluster.logEnd[0] = 5000;
+    let snapshot = tracker.observe(cluster.sample());
+    for (let i = 1; i <= 6; i++) {
+      // Partitions 1 and 2 keep up with 40 records/s; partition 0 never moves past offset 0.
+      cluster.logEnd[1] = i * 40;
+      cluster.logEnd[2] = i * 40;
+      cluster.committed[1] = i * 40;
+      cluster.committed[2] = i * 40;
+      snapshot = tracker.observe(cluster.sample(1000));
+    }
+    const group = snapshot.groups[0]!;
+    expect(group.partitions.map((p) => p.status)).toEqual(['STALL', 'OK', 'OK']);
+    expect(group.status).toBe('STALL');
+    expect(group.autoscale.excluded).toEqual([{ topic: cluster.topic, partition: 0 }]);
+    expect(group.autoscale.desiredReplicas).toBe(1);
+    expect(group.autoscale.kedaReplicas).toBe(3);
+  });
+
+  it('says STOP when the group has no members and the committed offset stands still with lag', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    cluster.logEnd[0] = 100;
+    cluster.committed[0] = 30;
+    cluster.members = 0;
+    const tracker = new LagTracker(testTrackerSettings({ statusWindow: 3 }));
+    const statuses = Array.from({ length: 5 }, () => tracker.observe(cluster.sample()).groups[0]!.status);
+    // Two samples are needed for any status, and the window must slide past the last commit.
+    expect(statuses).toEqual([null, 'OK', 'OK', 'STOP', 'STOP']);
+  });
+
+  it('raises the autoscale signal with a backlog, lowers it after the drain, never above the partition count', () => {
+    const cluster = new FakeCluster({ partitions: 4 });
+    const tracker = new LagTracker(
+      testTrackerSettings({ targetDrainSeconds: 5, scaleWindow: 2, scaleDownStep: 1, statusWindow: 3 }),
+    );
+    const signal: (number | null)[] = [];
+    cluster.logEnd.splice(0, 4, 1000, 1000, 1000, 1000);
+    signal.push(tracker.observe(cluster.sample()).groups[0]!.autoscale.desiredReplicas);
+    // One replica drains 50/s per partition (200/s in all): 4000 behind is 20 s, the target 5 s.
+    for (let i = 1; i <= 4; i++) {
+      for (let p = 0; p < 4; p++) cluster.committed[p] = i * 50;
+      signal.push(tracker.observe(cluster.sample()).groups[0]!.autoscale.desiredReplicas);
+    }
+    // Drained.
+    for (let i = 0; i < 6; i++) {
+      for (let p = 0; p < 4; p++) cluster.committed[p] = 1000;
+      signal.push(tracker.observe(cluster.sample()).groups[0]!.autoscale.desiredReplicas);
+    }
+    expect(signal[0]).toBeNull();
+    expect(signal.slice(1, 5)).toEqual([4, 4, 4, 4]);
+    expect(signal[signal.length - 1]).toBe(1);
+    expect(Math.max(...signal.map((v) => v ?? 0))).toBeLessThanOrEqual(4);
+  });
+
+  it('reports every figure unknown after a failed poll and keeps the history for the next good one', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    const tracker = new LagTracker(testTrackerSettings());
+    tracker.observe(cluster.sample());
+    cluster.logEnd[0] = 100;
+    tracker.observe(cluster.sample());
+    const failed = tracker.failed('Local: Timed out', cluster.time + 1000);
+    expect(failed.up).toBe(false);
+    expect(failed.error).toBe('Local: Timed out');
+    expect(failed.groups).toHaveLength(1);
+    expect(failed.groups[0]).toMatchObject({
+      group: cluster.group,
+      lag: null,
+      lagSeconds: null,
+      status: null,
+    });
+    expect(failed.groups[0]!.autoscale.desiredReplicas).toBeNull();
+    cluster.logEnd[0] = 200;
+    const recovered = tracker.observe(cluster.sample(2000));
+    // The two points from before the failure still place offset 0 (written at the first poll, 3 s ago).
+    expect(recovered.groups[0]!.partitions[0]!.lagSeconds).toBe(3);
+  });
+
+  it('leaves the group unknown when a topic read fails, and says why', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    const tracker = new LagTracker(testTrackerSettings());
+    const sample = cluster.sample();
+    const broken = {
+      ...sample,
+      topics: new Map([[cluster.topic, { topic: cluster.topic, logEnd: undefined, logStart: undefined }]]),
+      problems: [
+        { stage: 'topic_offsets' as const, subject: cluster.topic, message: 'timed out', retriable: true },
+      ],
+    };
+    const group = tracker.observe(broken).groups[0]!;
+    expect(group.lag).toBeNull();
+    expect(group.status).toBeNull();
+    expect(group.autoscale.desiredReplicas).toBeNull();
+    expect(group.errors).toEqual([`topic_offsets ${cluster.topic}: timed out`]);
+  });
+});
