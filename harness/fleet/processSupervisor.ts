@@ -20,6 +20,10 @@ interface Supervised {
   index: number;
   child: ChildProcess | undefined;
   restarts: number[];
+  /** Set when the supervisor stopped restarting it. */
+  gaveUp: boolean;
+  /** The last lines it printed, for the error when it never becomes ready. */
+  lastLines: string[];
 }
 
 /**
@@ -37,7 +41,14 @@ export class ProcessSupervisor {
   constructor(root: string, processes: readonly FleetProcess[], options: { quiet?: boolean } = {}) {
     this.root = root;
     this.quiet = options.quiet ?? false;
-    this.supervised = processes.map((spec, index) => ({ spec, index, child: undefined, restarts: [] }));
+    this.supervised = processes.map((spec, index) => ({
+      spec,
+      index,
+      child: undefined,
+      restarts: [],
+      gaveUp: false,
+      lastLines: [],
+    }));
   }
 
   /** Starts every process and waits until each answers its readiness URL (or `timeoutMs` passes). */
@@ -56,11 +67,11 @@ export class ProcessSupervisor {
     });
     s.child = child;
     for (const stream of [child.stdout, child.stderr]) {
-      if (this.quiet) stream.resume();
-      else
-        readline
-          .createInterface({ input: stream })
-          .on('line', (line) => prefixed(s.spec.name, s.index, line));
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        s.lastLines.push(line);
+        if (s.lastLines.length > 20) s.lastLines.shift();
+        if (!this.quiet) prefixed(s.spec.name, s.index, line);
+      });
     }
     child.once('exit', (code, signal) => {
       s.child = undefined;
@@ -74,6 +85,7 @@ export class ProcessSupervisor {
           s.index,
           'restarted 5 times in a minute: giving up on it (see the lines above)',
         );
+        s.gaveUp = true;
         return;
       }
       s.restarts.push(now);
@@ -97,6 +109,8 @@ export class ProcessSupervisor {
         // not listening yet
       }
       if (this.stopping) return;
+      if (s.gaveUp)
+        throw new Error(`${s.spec.name} keeps exiting; its last lines:\n${s.lastLines.join('\n')}`);
       await sleep(250);
     }
     throw new Error(
