@@ -10,10 +10,16 @@ import {
 
 const docsPath = new URL('../../../docs/metrics.md', import.meta.url);
 
-/** Metrics documented in docs/metrics.md tables: name → {type, label names}. Tolerates column padding. */
+/** The sections of docs/metrics.md that document what the runtime's registry itself exports. */
+const runtimeSections = new Set(['## Consumer engine', '## Producer']);
+
+/** Metrics documented in the runtime's sections of docs/metrics.md: name → {type, label names}. */
 function documentedFleetMetrics(): Map<string, { type: string; labels: string[] }> {
   const documented = new Map<string, { type: string; labels: string[] }>();
+  let inRuntimeSection = false;
   for (const line of readFileSync(docsPath, 'utf8').split('\n')) {
+    if (line.startsWith('## ')) inRuntimeSection = runtimeSections.has(line.trim());
+    if (!inRuntimeSection) continue;
     const cells = line.split('|').map((cell) => cell.trim());
     const name = /^`(fleet_[a-z_]+)`$/.exec(cells[1] ?? '')?.[1];
     if (!name) continue;
