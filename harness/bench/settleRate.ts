@@ -1,0 +1,409 @@
+/**
+ * P3 settle-rate (BRIEF §5): settlements per second at concurrency C (C vehicles in flight, each
+ * vehicle strictly serial) versus pgbench running an equivalent single-row insert transaction —
+ * one reservation row with a random period into a table with the same exclusion constraint — at
+ * the same concurrency (`-c C -j 2 -T <seconds>`) on the same database server, side by side.
+ *
+ *   node harness/bench/settleRate.ts [--concurrency 32] [--commands 30000] [--vehicles 1000]
+ *                                    [--seconds 10] [--rounds 3] [--path-only] [--no-report]
+ *
+ * Two settler measures, both through the real settlement code on real PostgreSQL, with the
+ * pending inbox rows recorded beforehand as the ingress records them in production (untimed):
+ *  - P3 settle-rate: the real runtime — commands pre-produced to Kafka, the settler worker
+ *    (consumer engine, Avro, batching, PostgreSQL, one event produced and acknowledged per
+ *    command) started in this process with CONSUMER_MAX_CONCURRENCY=C, timed from its first
+ *    decision until every decision is stored and every event acknowledged;
+ *  - P3 settle-path: the settlement pipeline alone (batcher → transaction), C serial lanes of
+ *    vehicles submitting commands directly, no Kafka.
+ * The settle-path is also measured for commands no ingress recorded (the settler inserts the
+ * inbox row too); that figure is reported in the notes.
+ * pgbench and the settle-path alternate for `--rounds` rounds (the machine may be shared; the
+ * median of each is reported), the runtime measure runs once and is compared with the median.
+ * Then checks that no two confirmed bookings of a vehicle overlap and that every request was
+ * decided exactly once. Prints the summary lines and appends a dated section to docs/benchmarks.md.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { SettlementCommand } from '../../workers/reservation-settler/settlementCommand.ts';
+import { createSettlementPipeline } from '../../workers/reservation-settler/settlementPipeline.ts';
+import { readSettlerSettings } from '../../workers/reservation-settler/settlerConfig.ts';
+import { createSettlerMetrics } from '../../workers/reservation-settler/settlerMetrics.ts';
+import { createSettlerPool } from '../../workers/reservation-settler/settlerPool.ts';
+import { requestCommand } from '../../workers/reservation-settler/testing/settlementCommands.ts';
+import {
+  createSettlementDatabase,
+  overlappingConfirmedPairs,
+  type SettlementDatabase,
+} from '../../workers/reservation-settler/testing/settlementDatabase.ts';
+import {
+  endOffsets,
+  SettlerKafkaFixture,
+  uniqueGroup,
+} from '../../workers/reservation-settler/testing/settlerKafkaFixture.ts';
+import { EnvReader } from '../../workers/runtime/config/envReader.ts';
+import { createLogger } from '../../workers/runtime/observability/logger.ts';
+import { createMetricsRegistry } from '../../workers/runtime/observability/metrics.ts';
+import { BreakerRegistry } from '../../workers/runtime/resilience/breakerRegistry.ts';
+import { appendBenchReport, type BenchLine, formatBenchLine } from './benchReport.ts';
+
+const args = process.argv.slice(2);
+function option(name: string, fallback: number): number {
+  const index = args.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(args[index + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer`);
+  return value;
+}
+const concurrency = option('concurrency', 32);
+const commandCount = option('commands', 30_000);
+const vehicleCount = option('vehicles', 1000);
+const seconds = option('seconds', 10);
+const rounds = option('rounds', 3);
+const pathOnly = args.includes('--path-only');
+const writeReport = !args.includes('--no-report') && !pathOnly;
+/** Periods are one-hour slots among this many, for the settler and pgbench alike. */
+const hourSlots = 100_000;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench P3] ${message}\n`);
+}
+
+/** The equivalent table of the baseline: fleet.reservations' columns, checks and exclusion constraint. */
+async function createBaselineTable(database: SettlementDatabase): Promise<void> {
+  const client = new pg.Client({ connectionString: database.fresh.urls.migrator });
+  await client.connect();
+  try {
+    await client.query('CREATE SCHEMA bench');
+    // INCLUDING ALL copies the CHECKs, the primary key and the exclusion constraint; the vehicle
+    // foreign key is added as in fleet.reservations (the request foreign key has no equivalent).
+    await client.query('CREATE TABLE bench.reservations (LIKE fleet.reservations INCLUDING ALL)');
+    await client.query(
+      'ALTER TABLE bench.reservations ADD FOREIGN KEY (vehicle_id) REFERENCES fleet.vehicles (id)',
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** pgbench at `-c C -j 2 -T seconds`, one single-row INSERT per transaction; returns its tps. */
+async function pgbenchInserts(database: SettlementDatabase): Promise<{ tps: number; command: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-rate-'));
+  const script = path.join(dir, 'insert-reservation.sql');
+  // Same vehicle ids (vehicleIdFor) and the same random one-hour slots as the settler's commands.
+  writeFileSync(
+    script,
+    [
+      `\\set v random(0, ${vehicleCount - 1})`,
+      `\\set h random(0, ${hourSlots - 1})`,
+      'INSERT INTO bench.reservations (id, vehicle_id, customer_id, period)',
+      `VALUES (gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(:v), 12, '0'))::uuid, 'bench',`,
+      `        tstzrange(timestamptz '2031-01-01' + :h * interval '1 hour', timestamptz '2031-01-01' + (:h + 1) * interval '1 hour', '[)'))`,
+      'ON CONFLICT DO NOTHING;',
+      '',
+    ].join('\n'),
+  );
+  const pgbenchArgs = ['-n', '-f', script, '-c', String(concurrency), '-j', '2', '-T', String(seconds)];
+  const command = `pgbench ${pgbenchArgs.join(' ')} <database>`;
+  try {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn('/usr/bin/pgbench', [...pgbenchArgs, database.fresh.urls.migrator], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`pgbench exited ${code}:\n${text}`)),
+      );
+    });
+    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1];
+    if (tps === undefined) throw new Error(`no tps in pgbench output:\n${output}`);
+    return { tps: Number(tps), command };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `count` requests on random vehicles and random one-hour slots starting at `firstSlot`. */
+function randomRequests(database: SettlementDatabase, count: number, firstSlot: number): SettlementCommand[] {
+  return Array.from({ length: count }, () => {
+    const slot = firstSlot + Math.floor(Math.random() * hourSlots);
+    return requestCommand({
+      vehicleId: database.vehicles[Math.floor(Math.random() * database.vehicles.length)]!,
+      fromHour: slot,
+      toHour: slot + 1,
+      customerId: `customer-${Math.floor(Math.random() * 10_000)}`,
+      reservationId: randomUUID(),
+    });
+  });
+}
+
+/** Records the commands' pending inbox rows as the ingress does before producing (not timed). */
+async function recordAsIngress(
+  database: SettlementDatabase,
+  commands: readonly SettlementCommand[],
+): Promise<void> {
+  for (let start = 0; start < commands.length; start += 5000) {
+    const part = commands.slice(start, start + 5000).filter((c) => c.kind === 'request');
+    await database.app.query(
+      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
+       SELECT id, customer, vehicle, tstzrange(starts_at, ends_at, '[)'), sha256(convert_to(id::text, 'UTF8'))
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[])
+              AS c(id, customer, vehicle, starts_at, ends_at)`,
+      [
+        part.map((c) => c.reservationId),
+        part.map((c) => c.customerId),
+        part.map((c) => c.vehicleId),
+        part.map((c) => new Date(c.startsAtMs).toISOString()),
+        part.map((c) => new Date(c.endsAtMs).toISOString()),
+      ],
+    );
+  }
+}
+
+/** A checkpoint before each measure, so none pays for the previous one's dirty pages. */
+async function checkpoint(database: SettlementDatabase): Promise<void> {
+  const client = new pg.Client({ connectionString: database.fresh.urls.admin });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+}
+
+/** The settlement pipeline alone: C lanes, each owning the vehicles `v % C`, settling its commands one by one. */
+async function settlePath(database: SettlementDatabase, commands: SettlementCommand[]): Promise<number> {
+  const reader = new EnvReader(process.env);
+  const settings = readSettlerSettings(reader);
+  reader.done();
+  const registry = createMetricsRegistry({ worker: 'settle-rate-bench', collectDefaultMetrics: false });
+  const breakers = new BreakerRegistry();
+  const pool = createSettlerPool({
+    connectionString: database.fresh.urls.app,
+    applicationName: 'settle-rate-bench',
+    max: settings.batching.maxBatchesInFlight,
+  });
+  const pipeline = createSettlementPipeline({
+    pool,
+    settings,
+    breakers,
+    registry,
+    metrics: createSettlerMetrics(registry),
+    logger: createLogger({ worker: 'settle-rate-bench', level: 'warn' }),
+    clock: { nowMs: Date.now, newEventId: randomUUID },
+  });
+  const lanes: SettlementCommand[][] = Array.from({ length: concurrency }, () => []);
+  for (const command of commands) {
+    lanes[Number.parseInt(command.vehicleId.slice(-12), 16) % concurrency]!.push(command);
+  }
+  try {
+    const started = performance.now();
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (const command of lane) await pipeline.settle(command);
+      }),
+    );
+    return commands.length / ((performance.now() - started) / 1000);
+  } finally {
+    await pipeline.close();
+    breakers.shutdown();
+    await pool.end();
+  }
+}
+
+/** The real runtime: commands pre-produced to Kafka, the settler worker started, timed from its first decision. */
+async function settleThroughRuntime(
+  database: SettlementDatabase,
+  commands: SettlementCommand[],
+): Promise<number> {
+  const kafka = new SettlerKafkaFixture();
+  try {
+    const topics = await kafka.createTopics('settle-rate', 16);
+    for (let start = 0; start < commands.length; start += 10_000) {
+      await kafka.produceCommands(topics.commands, commands.slice(start, start + 10_000));
+      progress(`produced ${Math.min(start + 10_000, commands.length)}/${commands.length} commands`);
+    }
+    await checkpoint(database);
+    const ids = commands.map((c) => c.reservationId);
+    const decided = async (): Promise<{ count: number; first: number | null; last: number | null }> => {
+      const result = await database.app.query<{ count: number; first: number | null; last: number | null }>(
+        `SELECT count(*)::int AS count,
+                (extract(epoch FROM min(decided_at)) * 1000)::float8 AS first,
+                (extract(epoch FROM max(decided_at)) * 1000)::float8 AS last
+           FROM fleet.reservation_requests WHERE reservation_id = ANY($1::uuid[]) AND status <> 'pending'`,
+        [ids],
+      );
+      return result.rows[0]!;
+    };
+    const worker = await kafka.startSettler(topics, database.fresh.urls.app, uniqueGroup('settle-rate'), {
+      CONSUMER_MAX_CONCURRENCY: String(concurrency),
+      LOG_LEVEL: 'warn',
+    });
+    let state = await decided();
+    let lastReport = Date.now();
+    while (state.count < commands.length) {
+      await sleep(50);
+      state = await decided();
+      if (Date.now() - lastReport > 2000) {
+        progress(`runtime: ${state.count}/${commands.length} decided`);
+        lastReport = Date.now();
+      }
+    }
+    // Decided is not done: the last events must be acknowledged too.
+    while ([...(await endOffsets(topics.events)).values()].reduce((n, o) => n + o, 0) < commands.length) {
+      await sleep(20);
+    }
+    const finished = Date.now();
+    await worker.drain(10_000);
+    if (state.first === null) throw new Error('no decision was stored');
+    return commands.length / ((finished - state.first) / 1000);
+  } finally {
+    await kafka.close();
+  }
+}
+
+/** Every bench request decided exactly once, each with its own event id, and no overlapping confirmed bookings. */
+async function doubleBookingCheck(database: SettlementDatabase, expected: number): Promise<string> {
+  const overlaps = await overlappingConfirmedPairs(database.app);
+  const result = await database.app.query<{
+    decided: number;
+    pending: number;
+    events: number;
+    confirmed: number;
+  }>(
+    `SELECT count(*) FILTER (WHERE status <> 'pending')::int AS decided,
+            count(*) FILTER (WHERE status = 'pending')::int AS pending,
+            count(DISTINCT decision_event_id)::int AS events,
+            (SELECT count(*)::int FROM fleet.reservations WHERE status = 'confirmed') AS confirmed
+       FROM fleet.reservation_requests`,
+  );
+  const { decided, pending, events, confirmed } = result.rows[0]!;
+  const ok = overlaps === 0 && decided === expected && pending === 0 && events === expected;
+  return `double-booking check: ${ok ? 'OK' : 'FAILED'} — ${overlaps} overlapping confirmed pairs, ${decided}/${expected} requests decided once (${events} distinct event ids, ${pending} pending), ${confirmed} confirmed bookings`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Statistics for the planner, as a running system has them (autovacuum keeps them current). */
+async function analyze(database: SettlementDatabase): Promise<void> {
+  const client = new pg.Client({ connectionString: database.fresh.urls.migrator });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  progress(
+    `concurrency ${concurrency}, ${commandCount} commands per settler measure, ${vehicleCount} vehicles`,
+  );
+  const database = await createSettlementDatabase({ vehicles: vehicleCount, prefix: 'fleetstream_bench' });
+  try {
+    await createBaselineTable(database);
+    await analyze(database);
+    const baselineRates: number[] = [];
+    const pathRates: number[] = [];
+    const bareRates: number[] = [];
+    let baselineCommand = '';
+    let settled = 0;
+    for (let round = 1; round <= rounds; round++) {
+      await checkpoint(database);
+      const baseline = await pgbenchInserts(database);
+      baselineRates.push(baseline.tps);
+      baselineCommand = baseline.command;
+      progress(`round ${round}/${rounds}: pgbench-single-insert ${baseline.tps.toFixed(0)} tps`);
+
+      const recorded = randomRequests(database, commandCount, (2 * round - 1) * hourSlots);
+      await recordAsIngress(database, recorded);
+      await checkpoint(database);
+      pathRates.push(await settlePath(database, recorded));
+      progress(`round ${round}/${rounds}: settle-path ${pathRates.at(-1)!.toFixed(0)} settlements/s`);
+
+      await checkpoint(database);
+      bareRates.push(
+        await settlePath(database, randomRequests(database, commandCount, 2 * round * hourSlots)),
+      );
+      progress(
+        `round ${round}/${rounds}: settle-path without ingress rows ${bareRates.at(-1)!.toFixed(0)} settlements/s`,
+      );
+      settled += 2 * commandCount;
+    }
+    const baselineTps = median(baselineRates);
+    const pathRate = median(pathRates);
+    const lines: BenchLine[] = [];
+    if (!pathOnly) {
+      progress('real runtime (Kafka → settler worker → PostgreSQL → events)');
+      await checkpoint(database);
+      const commands = randomRequests(database, commandCount, 0);
+      await recordAsIngress(database, commands);
+      const runtimeRate = await settleThroughRuntime(database, commands);
+      settled += commandCount;
+      lines.push({
+        id: 'P3',
+        name: 'settle-rate',
+        value: runtimeRate,
+        unit: 'settlements/s',
+        ratio: runtimeRate / baselineTps,
+        baseline: 'pgbench-single-insert',
+      });
+    }
+    lines.push({
+      id: 'P3',
+      name: 'settle-path',
+      value: pathRate,
+      unit: 'settlements/s',
+      ratio: pathRate / baselineTps,
+      baseline: 'pgbench-single-insert',
+    });
+    const check = await doubleBookingCheck(database, settled);
+    for (const line of lines) console.log(formatBenchLine(line));
+    console.log(check);
+    const bareRate = median(bareRates);
+    const roundsNote = `Per round — pgbench: ${baselineRates.map((r) => r.toFixed(0)).join(', ')} tps; settle-path: ${pathRates.map((r) => r.toFixed(0)).join(', ')}; settle-path without ingress rows: ${bareRates.map((r) => r.toFixed(0)).join(', ')} settlements/s (medians compared: ${bareRate.toFixed(0)}/s = ${(bareRate / baselineTps).toFixed(2)}x without ingress rows).`;
+    progress(roundsNote);
+    if (writeReport) {
+      const reader = new EnvReader(process.env);
+      const settings = readSettlerSettings(reader);
+      reader.done();
+      appendBenchReport(
+        'P3 settle-rate',
+        `node harness/bench/settleRate.ts${args.length > 0 ? ` ${args.join(' ')}` : ''}`,
+        lines,
+        [
+          `nproc: ${execFileSync('nproc').toString().trim()}; free -g: ${execFileSync('free', ['-g']).toString().split('\n')[1]?.replace(/\s+/g, ' ').trim()}; load average at the end: ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(' ')}`,
+          `Concurrency ${concurrency} (vehicles in flight), ${commandCount} reservation requests per settler measure over ${vehicleCount} vehicles, random one-hour slots among ${hourSlots}; settler batching: SETTLER_BATCH_MAX=${settings.batching.maxBatchSize}, SETTLER_BATCH_LINGER_MS=${settings.batching.lingerMs}, SETTLER_BATCHES_IN_FLIGHT=${settings.batching.maxBatchesInFlight}.`,
+          `Baseline: \`${baselineCommand}\`, one INSERT … ON CONFLICT DO NOTHING of a random reservation per transaction into a copy of fleet.reservations (same checks, primary key, exclusion constraint, vehicle foreign key).`,
+          roundsNote,
+          'settle-rate: the real runtime in this process (commands pre-produced to a 16-partition topic; consumer engine, Avro, batched settlement, one event produced and acknowledged per command), timed from the first stored decision until every decision is stored and every event acknowledged.',
+          'settle-path: the same settlement pipeline without Kafka, C lanes of vehicles submitting serially.',
+          'Per settlement the settler locks the pending inbox row the ingress recorded, inserts the booking (exclusion constraint, two foreign keys) and records the decision (an UPDATE touching the inbox indexes); without ingress rows it inserts the inbox row as well. pgbench inserts one booking row per transaction.',
+          check,
+        ],
+      );
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+await main();

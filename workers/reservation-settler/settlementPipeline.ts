@@ -1,0 +1,72 @@
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../runtime/observability/logger.ts';
+import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
+import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
+import type { CommandResult, Settlement } from './settlement.ts';
+import { SettlementBatcher } from './settlementBatcher.ts';
+import type { SettlementCommand } from './settlementCommand.ts';
+import { isConnectionFailure, postgresDependency } from './settlementErrors.ts';
+import { inSettlementTransaction } from './settlementTransaction.ts';
+import { type SettlementClock, settleReservationBatch } from './settleReservationBatch.ts';
+import type { SettlerSettings } from './settlerConfig.ts';
+import type { SettlerMetrics } from './settlerMetrics.ts';
+
+/** The settlement path of one process: batcher → recovery → PostgreSQL breaker → one transaction per batch. */
+export interface SettlementPipeline {
+  /** Settles one command with whatever else is waiting; resolves after its batch committed. */
+  settle(command: SettlementCommand): Promise<Settlement>;
+  /** Settles what was submitted and stops taking commands (the pool stays the caller's). */
+  close(): Promise<void>;
+}
+
+/** What the pipeline is built from (the worker passes its runtime resources; the P3 benchmark its own). */
+export interface SettlementPipelineDeps {
+  pool: pg.Pool;
+  settings: SettlerSettings;
+  breakers: BreakerRegistry;
+  registry: Registry;
+  metrics: SettlerMetrics;
+  logger: Logger;
+  clock: SettlementClock;
+}
+
+/** Composes the settlement path; the worker's handler and the P3 benchmark both settle through it. */
+export function createSettlementPipeline(deps: SettlementPipelineDeps): SettlementPipeline {
+  const { pool, settings, metrics, logger } = deps;
+  const breaker = deps.breakers.add(
+    createCircuitBreaker(
+      postgresDependency,
+      (_signal: AbortSignal, commands: SettlementCommand[]): Promise<CommandResult[]> =>
+        inSettlementTransaction(pool, (client) => settleReservationBatch(client, commands, deps.clock)),
+      {
+        // A batch runs a handful of statements, each bounded by the statement timeout: the
+        // breaker's own timeout only catches a connection that hangs without an error.
+        timeoutMs: settings.statementTimeoutMs * 6,
+        isFailure: isConnectionFailure,
+        registry: deps.registry,
+        logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
+      },
+    ),
+  );
+  const settleBatch = recoveringBatchSettler(
+    (commands) => breaker.fire(commands),
+    settings.recovery,
+    (kind, error) => {
+      metrics.countBatchFailure(kind);
+      logger.warn({ kind, err: (error as Error).message }, 'settlement batch failed; recovering');
+    },
+  );
+  const batcher = new SettlementBatcher<SettlementCommand, Settlement>(
+    settings.batching,
+    settleBatch,
+    // Vehicle: serial per vehicle; reservation: a request and its cancellation never race.
+    (command) => [`vehicle:${command.vehicleId}`, `reservation:${command.reservationId}`],
+    (size, durationMs) => metrics.observeBatch(size, durationMs),
+  );
+  return {
+    settle: (command) => batcher.submit(command),
+    close: () => batcher.close(),
+  };
+}
