@@ -18,6 +18,8 @@ describe('isRetriablePgError', () => {
   it('retries lost connections reported by Node or by pg without a SQLSTATE', () => {
     expect(isRetriablePgError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isRetriablePgError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // pg-pool's message when every connection stayed busy past connectionTimeoutMillis.
+    expect(isRetriablePgError(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isRetriablePgError(new Error('some bug'))).toBe(false);
   });
 });

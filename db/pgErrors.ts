@@ -56,9 +56,13 @@ export function isRetriablePgError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && retriableNodeCodes.has(code)) return true;
-  // pg reports a socket that closed mid-query as a plain Error without a code.
+  // pg reports a socket that closed mid-query, and pg-pool an exhausted pool (no connection free
+  // within connectionTimeoutMillis), as plain Errors without a code: both are overload, not bugs.
   const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' && /Connection terminated|connection timeout/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)
+  );
 }
 
 /** A failed database operation, labelled with what was attempted and whether retrying can help. */

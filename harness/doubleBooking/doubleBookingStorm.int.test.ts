@@ -20,6 +20,7 @@ describe('double-booking storm (small run: real ingress, two settlers, a SIGKILL
     expect(report.kills).toBe(1);
     expect(report.decisions.confirmed).toBeGreaterThan(0);
     expect(report.decisions.rejected).toBeGreaterThan(0);
+    expect(c.serverErrors).toBe(0);
     expect(c.overlapsInDatabase).toEqual([]);
     expect(c.overlapsThroughApi).toEqual([]);
     expect(c.notTerminal).toEqual([]);

@@ -54,6 +54,8 @@ export interface StormReport {
   settleSeconds: number;
   decisions: Record<string, number>;
   checks: {
+    /** Answers 5xx other than 503 (the ingress must never answer 500). */
+    serverErrors: number;
     overlapsInDatabase: Overlap[];
     overlapsThroughApi: Overlap[];
     notTerminal: string[];
@@ -143,6 +145,7 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
       settleSeconds,
       decisions,
       checks: {
+        serverErrors: requests.filter((r) => r.status >= 500 && r.status !== 503).length,
         overlapsInDatabase: findOverlaps(database.confirmed),
         overlapsThroughApi: findOverlaps(api.confirmed),
         notTerminal: accepted
@@ -161,6 +164,7 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
     };
     const c = report.checks;
     report.ok =
+      c.serverErrors === 0 &&
       c.overlapsInDatabase.length === 0 &&
       c.overlapsThroughApi.length === 0 &&
       c.notTerminal.length === 0 &&
