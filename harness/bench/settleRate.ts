@@ -90,25 +90,24 @@ async function createBaselineTable(database: SettlementDatabase): Promise<void> 
   }
 }
 
+/** The pgbench script: the same vehicle ids (vehicleIdFor) and random one-hour slots as the settler's commands. */
+const pgbenchScript = [
+  `\\set v random(0, ${vehicleCount - 1})`,
+  `\\set h random(0, ${hourSlots - 1})`,
+  'INSERT INTO bench.reservations (id, vehicle_id, customer_id, period)',
+  `VALUES (gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(:v), 12, '0'))::uuid, 'bench',`,
+  `        tstzrange(timestamptz '2031-01-01' + :h * interval '1 hour', timestamptz '2031-01-01' + (:h + 1) * interval '1 hour', '[)'))`,
+  'ON CONFLICT DO NOTHING;',
+  '',
+].join('\n');
+
 /** pgbench at `-c C -j 2 -T seconds`, one single-row INSERT per transaction; returns its tps. */
 async function pgbenchInserts(database: SettlementDatabase): Promise<{ tps: number; command: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-rate-'));
   const script = path.join(dir, 'insert-reservation.sql');
-  // Same vehicle ids (vehicleIdFor) and the same random one-hour slots as the settler's commands.
-  writeFileSync(
-    script,
-    [
-      `\\set v random(0, ${vehicleCount - 1})`,
-      `\\set h random(0, ${hourSlots - 1})`,
-      'INSERT INTO bench.reservations (id, vehicle_id, customer_id, period)',
-      `VALUES (gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(:v), 12, '0'))::uuid, 'bench',`,
-      `        tstzrange(timestamptz '2031-01-01' + :h * interval '1 hour', timestamptz '2031-01-01' + (:h + 1) * interval '1 hour', '[)'))`,
-      'ON CONFLICT DO NOTHING;',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(script, pgbenchScript);
   const pgbenchArgs = ['-n', '-f', script, '-c', String(concurrency), '-j', '2', '-T', String(seconds)];
-  const command = `pgbench ${pgbenchArgs.join(' ')} <database>`;
+  const command = `pgbench ${pgbenchArgs.join(' ').replace(script, 'insert-reservation.sql')} <bench database>`;
   try {
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn('/usr/bin/pgbench', [...pgbenchArgs, database.fresh.urls.migrator], {
@@ -396,6 +395,8 @@ async function main(): Promise<void> {
           roundsNote,
           'settle-rate: the real runtime in this process (commands pre-produced to a 16-partition topic; consumer engine, Avro, batched settlement, one event produced and acknowledged per command), timed from the first stored decision until every decision is stored and every event acknowledged.',
           'settle-path: the same settlement pipeline without Kafka, C lanes of vehicles submitting serially.',
+          `insert-reservation.sql: ${pgbenchScript.replace(/\s+/g, ' ').trim()}`,
+          'The machine is shared (see the load average): when it is oversubscribed, pgbench’s 32 server processes and 2 client threads get a larger share of the CPU than the settler’s one Node process and at most SETTLER_BATCHES_IN_FLIGHT server processes; rounds vary accordingly.',
           'Per settlement the settler locks the pending inbox row the ingress recorded, inserts the booking (exclusion constraint, two foreign keys) and records the decision (an UPDATE touching the inbox indexes); without ingress rows it inserts the inbox row as well. pgbench inserts one booking row per transaction.',
           check,
         ],
