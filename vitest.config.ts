@@ -13,7 +13,8 @@ export default defineConfig({
           name: 'unit',
           include: roots.map((r) => `${r}/**/*.test.ts`),
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
-          pool: 'threads',
+          // Forks, not threads: the Kafka client's native addon cannot be loaded in several worker threads.
+          pool: 'forks',
         },
       },
       {
