@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LibrdKafkaError, Message, TopicPartition } from '@confluentinc/kafka-javascript';
 import pRetry from 'p-retry';
 import { DependencyUnavailableError, describeError, dispositionOf } from '../errors/processingErrors.ts';
+import type { FailedMessage } from '../resilience/deadLetterRecord.ts';
 import type { ConsumedMessage, MessageHandler, ValueDecoder } from './consumedMessage.ts';
 import type { ConsumerOptions } from './consumerOptions.ts';
 import {
@@ -34,19 +35,7 @@ export interface WorkerSpec<V> {
 }
 
 /** A failed message on its way to the DLQ: the original record plus why and after how many tries. */
-export interface DeadLetterInput {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Readonly<Record<string, Buffer>>;
-  error: unknown;
-  attempts: number;
-  groupId: string;
-  worker: string;
-}
+export type DeadLetterInput = FailedMessage;
 
 /** Publishes a dead letter and resolves once the broker acknowledged it. */
 export interface DeadLetterPublisher {
