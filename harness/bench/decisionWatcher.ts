@@ -1,0 +1,93 @@
+/**
+ * Watches a reservation events topic for P5: a raw consumer assigned to every partition from the
+ * beginning (no group, no rebalance wait), decoding each decision and noting when it was seen.
+ */
+import type { RdKafka } from '@confluentinc/kafka-javascript';
+import type { ReservationEvent } from '../../schemas/generated/types.ts';
+import { loadReaderTypes } from '../../schemas/readerTypes.ts';
+import { AvroSerde } from '../../workers/runtime/avro/avroSerde.ts';
+import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
+import { loadSchemaRegistryConfig } from '../../workers/runtime/avro/schemaRegistryConfig.ts';
+import { createRdKafkaConsumer } from '../../workers/runtime/consumer/rdkafkaConsumer.ts';
+import { bootstrap, uniqueName } from '../../workers/runtime/testing/kafkaTestKit.ts';
+
+/** The first decision seen for a reservation. */
+export interface SeenDecision {
+  /** Wall clock (epoch ms, sub-ms precision) when this process received the event. */
+  seenAt: number;
+  /** The event's occurredAt: the settler's decision time (epoch ms). */
+  occurredAt: number;
+  /** Short name of the payload: ReservationConfirmed, ReservationRejected, ReservationCancelled. */
+  kind: string;
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision (same clock as Date.now()). */
+export const wallClockMs = (): number => performance.timeOrigin + performance.now();
+
+/** A running watcher; `stop()` disconnects and closes the registry client. */
+export interface DecisionWatcher {
+  decisions: ReadonlyMap<string, SeenDecision>;
+  /** Events read in all (replays or several decisions per reservation included). */
+  events(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts consuming `topic` (all `partitions`, from offset 0) in a background loop. */
+export async function watchDecisions(topic: string, partitions: number): Promise<DecisionWatcher> {
+  const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+  const serde = new AvroSerde({ source: registry, readerTypes: loadReaderTypes() });
+  const consumer = createRdKafkaConsumer(
+    {
+      'bootstrap.servers': bootstrap,
+      'group.id': uniqueName('bench-p5-watch'),
+      'enable.auto.commit': false,
+      'fetch.wait.max.ms': 10,
+      'fetch.min.bytes': 1,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  consumer.setDefaultConsumeTimeout(20);
+  consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+  await new Promise<void>((resolve, reject) => consumer.connect({}, (e) => (e ? reject(e) : resolve())));
+  consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })));
+  const decisions = new Map<string, SeenDecision>();
+  let events = 0;
+  let running = true;
+  let failure: unknown;
+  const loop = (async () => {
+    while (running) {
+      const batch = await new Promise<RdKafka.Message[]>((resolve, reject) =>
+        consumer.consume(1000, (e, m) => (e ? reject(e) : resolve(m ?? []))),
+      );
+      const seenAt = wallClockMs();
+      for (const message of batch) {
+        if (!message.value) continue;
+        const event = (await serde.decode(message.value)) as ReservationEvent;
+        const [union, body] = Object.entries(event.payload as Record<string, { reservationId: string }>)[0]!;
+        events++;
+        if (!decisions.has(body.reservationId)) {
+          decisions.set(body.reservationId, {
+            seenAt,
+            occurredAt: event.occurredAt,
+            kind: union.slice(union.lastIndexOf('.') + 1),
+          });
+        }
+      }
+    }
+  })().catch((error: unknown) => {
+    failure = error;
+  });
+  return {
+    decisions,
+    events: () => {
+      if (failure) throw failure;
+      return events;
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      registry.close();
+    },
+  };
+}
