@@ -14,7 +14,10 @@ export function hashIdentity(value: string): string {
  * addresses count per /64, the block one subscriber usually gets (per-address limits would let a
  * single host rotate through 2^64 addresses).
  */
-export function rateLimitAddress(ip: string): string {
+export function rateLimitAddress(ip: string | undefined): string {
+  // A client that disconnected before the hook ran has no address any more; nobody reads the
+  // answer, but the request must still be limited without throwing (a throw would be a 500).
+  if (ip === undefined || ip === '') return 'disconnected';
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   if (mapped) return mapped[1] as string;
   if (!isIPv6(ip)) return ip;

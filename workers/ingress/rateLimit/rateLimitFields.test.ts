@@ -37,6 +37,8 @@ describe('limiter identities', () => {
   it('counts IPv6 per /64 and IPv4-mapped addresses as IPv4', () => {
     expect(rateLimitAddress('2001:db8:1:2::5')).toBe('2001:0db8:0001:0002::/64');
     expect(rateLimitAddress('2001:DB8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:0db8:0001:0002::/64');
+    // A client gone before the hook ran has no address: limited under one bucket, no throw (no 500).
+    expect(rateLimitAddress(undefined)).toBe('disconnected');
     expect(rateLimitAddress('::1')).toBe('0000:0000:0000:0000::/64');
     expect(rateLimitAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
     expect(rateLimitAddress('192.0.2.1')).toBe('192.0.2.1');
