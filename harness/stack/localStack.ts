@@ -1,6 +1,7 @@
 import { containerStackServices, dockerEngineReachable } from './containerStack.ts';
+import { ensureKafkaDistribution } from './distributions.ts';
 import { nativeStackServices } from './nativeStack.ts';
-import type { StackConfig } from './stackConfig.ts';
+import { type StackConfig, stackPaths } from './stackConfig.ts';
 import type { ServiceStatus, StackService } from './stackService.ts';
 
 /** Which provider runs the stack: `native` here; `containers` when STACK_PROVIDER says so or `auto` finds a Docker engine. */
@@ -14,9 +15,22 @@ export class LocalStack {
   readonly provider: 'native' | 'containers';
   readonly services: readonly StackService[];
 
-  private constructor(provider: 'native' | 'containers', services: readonly StackService[]) {
+  private readonly prepareTools: () => Promise<void>;
+
+  private constructor(
+    provider: 'native' | 'containers',
+    services: readonly StackService[],
+    prepareTools: () => Promise<void>,
+  ) {
     this.provider = provider;
     this.services = services;
+    this.prepareTools = prepareTools;
+  }
+
+  private static toolsFor(config: StackConfig, log: (line: string) => void): () => Promise<void> {
+    return async () => {
+      await ensureKafkaDistribution(stackPaths(config.stackDir).dist, config.kafkaVersion, log);
+    };
   }
 
   static async create(
@@ -26,7 +40,10 @@ export class LocalStack {
     const provider = await resolveProvider(config);
     const services =
       provider === 'containers' ? containerStackServices(config) : nativeStackServices(config, log);
-    return new LocalStack(provider, services);
+    // The topic tool reads configs through Kafka's Java Admin client, whose jars come with the
+    // broker's distribution: fetch them even when a broker started elsewhere already answers.
+    const tools = LocalStack.toolsFor(config, log);
+    return new LocalStack(provider, services, tools);
   }
 
   /**
@@ -34,6 +51,7 @@ export class LocalStack {
    * then the two JVMs start side by side. Returns what happened to each service.
    */
   async up(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
+    await this.prepareTools();
     const outcomes = new Map<string, 'started' | 'already-running' | 'external'>();
     const dataStores = this.services.filter((s) => s.name === 'postgres' || s.name === 'redis');
     const others = this.services.filter((s) => !dataStores.includes(s));
