@@ -99,3 +99,26 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
       .trimEnd();
   return [line(header), ...rows.map(line)];
 }
+
+/**
+ * Answers `--help`/`-h` (anywhere) and a missing subcommand with the command's usage; returns the
+ * exit code to use, or undefined when the subcommand should run.
+ */
+export function subcommandHelp(
+  sub: string | undefined,
+  rest: readonly string[],
+  io: CliIo,
+  usage: string,
+): number | undefined {
+  if (
+    sub !== undefined &&
+    sub !== '--help' &&
+    sub !== '-h' &&
+    !rest.includes('--help') &&
+    !rest.includes('-h')
+  ) {
+    return undefined;
+  }
+  io.out(usage);
+  return sub === undefined ? exitCodes.usage : exitCodes.ok;
+}

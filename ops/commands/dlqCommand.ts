@@ -10,6 +10,7 @@ import {
   parseInteger,
   parseIsoTime,
   parseRate,
+  subcommandHelp,
   UsageError,
 } from '../cliSupport.ts';
 import { type DlqFilter, matchesFilter } from '../dlq/dlqFilter.ts';
@@ -56,16 +57,8 @@ const filterOptions = {
 /** `ops dlq …`. */
 export async function runDlqCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (
-    sub === undefined ||
-    sub === '--help' ||
-    sub === '-h' ||
-    rest.includes('--help') ||
-    rest.includes('-h')
-  ) {
-    io.out(dlqUsage);
-    return sub === undefined ? exitCodes.usage : exitCodes.ok;
-  }
+  const help = subcommandHelp(sub, rest, io, dlqUsage);
+  if (help !== undefined) return help;
   switch (sub) {
     case 'list':
       return list(rest, io);

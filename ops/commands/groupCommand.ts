@@ -10,6 +10,7 @@ import {
   parseCommand,
   parseIsoTime,
   RefusedError,
+  subcommandHelp,
   UsageError,
 } from '../cliSupport.ts';
 import { retryRetriable } from '../kafkaRetry.ts';
@@ -33,16 +34,8 @@ commit failed); 2 bad arguments; 3 refused (the group has active members).`;
 /** `ops group …`. */
 export async function runGroupCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (
-    sub === undefined ||
-    sub === '--help' ||
-    sub === '-h' ||
-    rest.includes('--help') ||
-    rest.includes('-h')
-  ) {
-    io.out(groupUsage);
-    return sub === undefined ? exitCodes.usage : exitCodes.ok;
-  }
+  const help = subcommandHelp(sub, rest, io, groupUsage);
+  if (help !== undefined) return help;
   if (sub !== 'reset-offsets')
     throw new UsageError(`unknown group command ${JSON.stringify(sub)}: reset-offsets`);
   const { values, positionals } = parseCommand(rest, {

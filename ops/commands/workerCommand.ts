@@ -6,6 +6,7 @@ import {
   parseCommand,
   parseInteger,
   RefusedError,
+  subcommandHelp,
   UsageError,
 } from '../cliSupport.ts';
 
@@ -35,16 +36,8 @@ export function catchesSignal(statusText: string, signal: number): boolean | und
 /** `ops worker …`. */
 export async function runWorkerCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (
-    sub === undefined ||
-    sub === '--help' ||
-    sub === '-h' ||
-    rest.includes('--help') ||
-    rest.includes('-h')
-  ) {
-    io.out(workerUsage);
-    return sub === undefined ? exitCodes.usage : exitCodes.ok;
-  }
+  const help = subcommandHelp(sub, rest, io, workerUsage);
+  if (help !== undefined) return help;
   if (sub !== 'resume-dlq') throw new UsageError(`unknown worker command ${JSON.stringify(sub)}: resume-dlq`);
   const { values, positionals } = parseCommand(rest, { pid: { type: 'string' }, force: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
