@@ -1,6 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-const roots = ['workers', 'topics', 'schemas', 'db', 'harness', 'dashboards', 'deploy', 'runbooks', 'ops', 'test'];
+const roots = [
+  'workers',
+  'topics',
+  'schemas',
+  'db',
+  'harness',
+  'dashboards',
+  'deploy',
+  'runbooks',
+  'ops',
+  'test',
+];
 
 // Unit tests (`*.test.ts`) touch no service. Integration tests (`*.int.test.ts`) talk to the
 // real stack, which the global setup brings up when it is not running; they run in forked
