@@ -12,7 +12,7 @@
  *
  * Tunables (environment): BENCH_P4_CONNECTIONS (64), BENCH_P4_PIPELINING (1), BENCH_P4_SECONDS (10),
  * BENCH_P4_WARMUP_SECONDS (2), BENCH_P4_ROUNDS (2), BENCH_P5_RATE (500), BENCH_P5_SECONDS (20),
- * BENCH_P5_WARMUP_SECONDS (5), BENCH_P5_SETTLERS (2), BENCH_CUSTOMERS (2000). Worker variables
+ * BENCH_P5_WARMUP_SECONDS (5), BENCH_P5_SETTLERS (1, as npm start runs), BENCH_CUSTOMERS (2000). Worker variables
  * (SETTLER_BATCH_LINGER_MS, KAFKA_PRODUCER_LINGER_MS, …) set here reach the fleet's processes.
  * Summary lines go to stdout, progress to stderr; a dated section is appended to docs/benchmarks.md.
  */
@@ -395,7 +395,7 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
   const rate = setting('BENCH_P5_RATE', 500);
   const seconds = setting('BENCH_P5_SECONDS', 20);
   const warmupSeconds = setting('BENCH_P5_WARMUP_SECONDS', 5);
-  const settlers = setting('BENCH_P5_SETTLERS', 2);
+  const settlers = setting('BENCH_P5_SETTLERS', 1);
   const diagnosticRate = setting('BENCH_P5_DIAGNOSTIC_RATE', 100);
   const goalMs = 50;
   await withFleet(settlers, async (fleet) => {

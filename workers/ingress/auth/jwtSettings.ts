@@ -32,6 +32,8 @@ export interface JwtSettings {
   audience: string;
   /** JWT_CLOCK_TOLERANCE_S: accepted clock skew for `exp`/`nbf`/`iat`, seconds; default 30. */
   clockToleranceSeconds: number;
+  /** JWT_VERIFIED_CACHE_SIZE: verified tokens remembered (until their `exp`) so a client's next request skips the signature check; 0 disables; default 10000. */
+  verifiedCacheSize: number;
   /** Whether the built-in dev secret is in use (logged at start so nobody ships it unknowingly). */
   usesDevSecret: boolean;
 }
@@ -49,6 +51,7 @@ export function readJwtSettings(
   const issuer = reader.string('JWT_ISSUER', 'fleetstream-dev');
   const audience = reader.string('JWT_AUDIENCE', 'fleetstream-api');
   const clockToleranceSeconds = reader.int('JWT_CLOCK_TOLERANCE_S', 30, { min: 0, max: 300 });
+  const verifiedCacheSize = reader.int('JWT_VERIFIED_CACHE_SIZE', 10_000, { min: 0, max: 1_000_000 });
 
   let secret: string | undefined;
   let publicKeyPem: string | undefined;
@@ -96,7 +99,16 @@ export function readJwtSettings(
       publicKeyPem = pem;
     }
   }
-  return { algorithm, secret, publicKeyPem, issuer, audience, clockToleranceSeconds, usesDevSecret };
+  return {
+    algorithm,
+    secret,
+    publicKeyPem,
+    issuer,
+    audience,
+    clockToleranceSeconds,
+    verifiedCacheSize,
+    usesDevSecret,
+  };
 }
 
 function blankToUndefined(value: string | undefined): string | undefined {

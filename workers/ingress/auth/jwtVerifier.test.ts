@@ -12,6 +12,7 @@ const hs: JwtSettings = {
   issuer: 'fleetstream-dev',
   audience: 'fleetstream-api',
   clockToleranceSeconds: 30,
+  verifiedCacheSize: 100,
   usesDevSecret: true,
 };
 const now = () => Math.floor(Date.now() / 1000);
@@ -102,6 +103,39 @@ describe('bearer verification', () => {
         .sign(new TextEncoder().encode(devJwtSecret));
       expect(await failureOf(verify(`Bearer ${token}`))).toBe('invalid');
     }
+  });
+
+  it('remembers a verified token only until its exp plus the tolerance', async () => {
+    let clockMs = Date.now();
+    const verify = await createBearerVerifier(hs, () => clockMs);
+    const token = await mintDevToken(hs, { subject: 'alice', role: 'customer', ttlSeconds: 60 });
+    expect(await verify(`Bearer ${token}`)).toEqual({ subject: 'alice', role: 'customer' });
+    expect(await verify(`Bearer ${token}`)).toEqual({ subject: 'alice', role: 'customer' });
+    // Past exp but inside the 30 s tolerance: still accepted, as an uncached verification would.
+    clockMs += 75_000;
+    expect(await verify(`Bearer ${token}`)).toEqual({ subject: 'alice', role: 'customer' });
+    // Past exp + tolerance: the remembered result must not outlive the token.
+    clockMs += 20_000;
+    expect(await failureOf(verify(`Bearer ${token}`))).toBe('expired');
+  });
+
+  it('never lets a remembered token vouch for other bytes', async () => {
+    const verify = await createBearerVerifier(hs);
+    const token = await mintDevToken(hs, { subject: 'alice', role: 'customer', ttlSeconds: 60 });
+    await verify(`Bearer ${token}`);
+    const [header, , signature] = token.split('.');
+    const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const forged = `${header}.${part({ sub: 'alice', role: 'admin', iss: hs.issuer, aud: hs.audience, exp: now() + 60 })}.${signature}`;
+    expect(await failureOf(verify(`Bearer ${forged}`))).toBe('invalid');
+  });
+
+  it('with the cache disabled, verifies every time and still expires tokens', async () => {
+    let clockMs = Date.now();
+    const verify = await createBearerVerifier({ ...hs, verifiedCacheSize: 0 }, () => clockMs);
+    const token = await mintDevToken(hs, { subject: 'bob', role: 'customer', ttlSeconds: 10 });
+    expect(await verify(`Bearer ${token}`)).toEqual({ subject: 'bob', role: 'customer' });
+    clockMs += 41_000;
+    expect(await failureOf(verify(`Bearer ${token}`))).toBe('expired');
   });
 
   it('reports an unusable public key as a ConfigError naming JWT_PUBLIC_KEY', async () => {

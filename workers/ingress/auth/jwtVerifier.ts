@@ -6,6 +6,7 @@ import {
   jwtVerify,
   type KeyObject,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../../runtime/config/configError.ts';
 import { type JwtSettings, type Role, roles } from './jwtSettings.ts';
 
@@ -39,12 +40,27 @@ const bearerPattern = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)
 /** Subjects become database values and log fields: bounded, printable, no control characters. */
 const subjectPattern = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
+/** A token that passed verification, and until when (ms since epoch) it stays acceptable. */
+interface VerifiedToken {
+  principal: Principal;
+  acceptableUntilMs: number;
+}
+
 /**
  * Builds the verifier: the algorithm is pinned (a token naming another one, `none` included, is
  * refused before any key is used, which also rules out HS/RS confusion), and `iss`, `aud`,
  * `exp` (with the configured tolerance), `sub` and `role` are required.
+ *
+ * A client sends the same token with every request, and the signature check (WebCrypto, async)
+ * was the largest single CPU cost of a POST. So a token that verified is remembered, keyed by its
+ * exact bytes, until its `exp` plus the tolerance: the same bytes with the same pinned key and
+ * claims verify the same way until then, and the expiry is re-checked on every hit. Failures are
+ * never cached (a bad token costs a verification every time, as before). `now` is for tests.
  */
-export async function createBearerVerifier(settings: JwtSettings): Promise<BearerVerifier> {
+export async function createBearerVerifier(
+  settings: JwtSettings,
+  now: () => number = Date.now,
+): Promise<BearerVerifier> {
   const key = await verificationKey(settings);
   const options = {
     algorithms: [settings.algorithm],
@@ -53,6 +69,10 @@ export async function createBearerVerifier(settings: JwtSettings): Promise<Beare
     clockTolerance: settings.clockToleranceSeconds,
     requiredClaims: ['exp', 'sub'],
   };
+  const verified =
+    settings.verifiedCacheSize > 0
+      ? new LRUCache<string, VerifiedToken>({ max: settings.verifiedCacheSize })
+      : undefined;
   return async (authorization) => {
     if (authorization === undefined || authorization === '') {
       throw new AuthenticationError('missing', 'no bearer token');
@@ -63,16 +83,27 @@ export async function createBearerVerifier(settings: JwtSettings): Promise<Beare
     const token = bearerPattern.exec(authorization)?.[1];
     if (token === undefined)
       throw new AuthenticationError('malformed', 'the Authorization header is not a bearer JWT');
+    const remembered = verified?.get(token);
+    if (remembered !== undefined) {
+      if (now() < remembered.acceptableUntilMs) return remembered.principal;
+      verified?.delete(token);
+    }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, options));
+      ({ payload } = await jwtVerify(token, key, { ...options, currentDate: new Date(now()) }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) {
         throw new AuthenticationError('expired', 'the token has expired', { cause: error });
       }
       throw new AuthenticationError('invalid', 'the token failed verification', { cause: error });
     }
-    return principalOf(payload);
+    const principal = principalOf(payload);
+    // requiredClaims guarantees a numeric exp here.
+    verified?.set(token, {
+      principal,
+      acceptableUntilMs: ((payload.exp as number) + settings.clockToleranceSeconds) * 1000,
+    });
+    return principal;
   };
 }
 

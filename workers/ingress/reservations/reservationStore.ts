@@ -38,7 +38,7 @@ export interface ReservationPage {
   next: { createdAt: string; reservationId: string } | null;
 }
 
-/** Two-int4 advisory lock namespace of the per-customer quota ('flqu'); see db/advisoryLockKeys.ts for the scheme. */
+/** Two-int4 advisory lock namespace of the per-customer quota ('flqu', written out in migration 009); see db/advisoryLockKeys.ts for the scheme. */
 export const customerQuotaLockNamespace = 0x666c7175;
 
 interface PlaceRow {
@@ -50,38 +50,15 @@ interface PlaceRow {
   open_holds: number;
 }
 
-// One statement after the customer's lock: the idempotent replay, the catalog check, the quota
-// count (served by reservation_requests_customer_open_idx) and the insert, in one round trip.
-// ON CONFLICT DO NOTHING (no target) covers both the primary key and the (customer, key) unique
-// constraint: should a writer that skips our lock (the settler recording a foreign command) win
-// the race, nothing is inserted and the caller re-reads.
-const placeSql = `
-WITH existing AS (
-  SELECT reservation_id, request_hash, status
-  FROM fleet.reservation_requests
-  WHERE customer_id = $2 AND idempotency_key = $6
-), vehicle AS (
-  SELECT 1 FROM fleet.vehicles WHERE id = $3 AND active
-), open_holds AS (
-  SELECT count(*)::int AS n
-  FROM fleet.reservation_requests
-  WHERE customer_id = $2 AND status IN ('pending', 'confirmed') AND upper(requested_period) > now()
-), inserted AS (
-  INSERT INTO fleet.reservation_requests
-    (reservation_id, customer_id, vehicle_id, requested_period, idempotency_key, request_hash)
-  SELECT $1::uuid, $2, $3::uuid, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6, $7
-  WHERE NOT EXISTS (SELECT 1 FROM existing)
-    AND EXISTS (SELECT 1 FROM vehicle)
-    AND (SELECT n FROM open_holds) < $8
-  ON CONFLICT DO NOTHING
-  RETURNING reservation_id
-)
-SELECT (SELECT reservation_id FROM inserted) AS inserted_id,
-       (SELECT reservation_id FROM existing) AS existing_id,
-       (SELECT request_hash FROM existing) AS existing_hash,
-       (SELECT status FROM existing) AS existing_status,
-       EXISTS (SELECT 1 FROM vehicle) AS vehicle_known,
-       (SELECT n FROM open_holds) AS open_holds`;
+// One round trip (migration 009): the function takes the customer's advisory lock and runs the
+// idempotent replay, the catalog check, the quota count (served by
+// reservation_requests_customer_open_idx) and the insert inside the statement's own transaction,
+// so a pooled connection is held for one execute instead of BEGIN/statement/COMMIT. Named, so each
+// connection parses and plans it once.
+const placeStatement = {
+  name: 'ingress-place-reservation-request',
+  text: 'SELECT * FROM fleet.place_reservation_request($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+};
 
 const viewColumns = `reservation_id, customer_id, vehicle_id, lower(requested_period) AS starts_at,
   upper(requested_period) AS ends_at, status, decision_reason, created_at`;
@@ -140,7 +117,7 @@ export class ReservationStore {
     },
     quota: number,
   ): Promise<PlaceOutcome> {
-    const params = [
+    const values = [
       request.reservationId,
       request.customerId,
       request.input.vehicleId,
@@ -149,12 +126,16 @@ export class ReservationStore {
       request.idempotencyKey ?? null,
       request.hash,
       quota,
+      customerLockId(request.customerId),
     ];
     // A conflict with a writer outside our lock leaves nothing inserted and nothing found: read again once.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const row = await this.inCustomerLock(request.customerId, 'placing a reservation request', (client) =>
-        client.query<PlaceRow>(placeSql, params).then((r) => r.rows[0] as PlaceRow),
-      );
+      let row: PlaceRow;
+      try {
+        row = (await this.pool.query<PlaceRow>({ ...placeStatement, values })).rows[0] as PlaceRow;
+      } catch (error) {
+        throw new DatabaseOperationError('placing a reservation request', error);
+      }
       if (row.inserted_id !== null) return { kind: 'created', reservationId: row.inserted_id };
       if (row.existing_id !== null && row.existing_hash !== null && row.existing_status !== null) {
         return row.existing_hash.equals(request.hash)
@@ -250,40 +231,6 @@ export class ReservationStore {
       await this.pool.query('SELECT 1');
     } catch (error) {
       throw new DatabaseOperationError('pinging the database', error);
-    }
-  }
-
-  /** Runs `work` in a transaction holding the customer's quota lock; rolls back on any failure. */
-  private async inCustomerLock<T>(
-    customerId: string,
-    operation: string,
-    work: (client: pg.PoolClient) => Promise<T>,
-  ): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw new DatabaseOperationError(operation, error);
-    }
-    let broken: Error | undefined;
-    try {
-      // Both statements in one simple-protocol round trip; the lock id is an integer we computed.
-      await client.query(
-        `BEGIN; SELECT pg_advisory_xact_lock(${customerQuotaLockNamespace}, ${customerLockId(customerId)})`,
-      );
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // The connection is unusable: destroy it instead of returning it to the pool.
-        broken = rollbackError as Error;
-      }
-      throw new DatabaseOperationError(operation, error);
-    } finally {
-      client.release(broken);
     }
   }
 }
