@@ -38,6 +38,7 @@ import { rateLimitFields, retryAfterSeconds } from './rateLimit/rateLimitFields.
 import type { RateCheck } from './rateLimit/rateLimitTypes.ts';
 import { RedisGcraLimiter } from './rateLimit/redisGcraLimiter.ts';
 import { ResilientRateLimiter } from './rateLimit/resilientRateLimiter.ts';
+import { PendingRelay } from './reservations/pendingRelay.ts';
 import { ReservationCommandPublisher } from './reservations/reservationCommands.ts';
 import { ReservationStore } from './reservations/reservationStore.ts';
 import { adminRoutes } from './routes/adminRoutes.ts';
@@ -69,6 +70,8 @@ export interface IngressApp {
   metrics: IngressMetrics;
   rateLimiter: ResilientRateLimiter;
   publisher: ReservationCommandPublisher;
+  /** Re-produces the commands of requests left pending (not started here: the service starts it once serving). */
+  relay: PendingRelay;
 }
 
 /** How long a readiness probe waits for the database, and how long its answer is reused. */
@@ -100,6 +103,13 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     settings: config.enqueue,
     registry: deps.registry,
     failures: metrics.enqueueFailures,
+    logger,
+  });
+  const relay = new PendingRelay({
+    store,
+    publisher,
+    settings: config.relay,
+    relayed: metrics.relayedRequests,
     logger,
   });
   let closing = false;
@@ -244,6 +254,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     closing = true;
   });
   app.addHook('onClose', async () => {
+    await relay.stop();
     publisher.shutdown();
   });
 
@@ -282,7 +293,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
   }
   await app.ready();
   const inventory = all.map((route) => ({ method: route.method, url: route.url, access: route.access }));
-  return { app, inventory, metrics, rateLimiter, publisher };
+  return { app, inventory, metrics, rateLimiter, publisher, relay };
 }
 
 /** The route's access; unmatched requests (404/405) are public but count against the IP policy. */

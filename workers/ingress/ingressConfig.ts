@@ -68,6 +68,18 @@ export interface EnqueueSettings {
   producerReconnectMs: number;
 }
 
+/** The relay of stale pending requests (workers/ingress/reservations/pendingRelay.ts). */
+export interface RelaySettings {
+  /** INGRESS_RELAY_INTERVAL_MS: time between sweeps; 0 turns the relay off; default 5000. */
+  intervalMs: number;
+  /** INGRESS_RELAY_PENDING_AFTER_S: a request pending this long is relayed; must exceed the produce timeout; default 60. */
+  pendingAfterSeconds: number;
+  /** INGRESS_RELAY_REPEAT_AFTER_S: a relayed request still pending is relayed again after this; default 300. */
+  repeatAfterSeconds: number;
+  /** INGRESS_RELAY_BATCH: requests claimed per sweep; default 100. */
+  batchSize: number;
+}
+
 /** PostgreSQL pool of the ingress (application role). */
 export interface IngressDatabaseSettings {
   /** DATABASE_URL (through the stack endpoints). */
@@ -101,6 +113,7 @@ export interface IngressConfig {
   redis: RedisSettings;
   reservations: ReservationRules;
   enqueue: EnqueueSettings;
+  relay: RelaySettings;
   database: IngressDatabaseSettings;
   endpoints: StackEndpoints;
   kafka: KafkaClientSettings;
@@ -166,6 +179,12 @@ export function loadIngressConfig(
       breakerVolumeThreshold: reader.int('INGRESS_BREAKER_VOLUME', 5, { min: 0, max: 10_000 }),
       producerReconnectMs: reader.int('INGRESS_PRODUCER_RECONNECT_MS', 2000, { min: 100, max: 600_000 }),
     },
+    relay: {
+      intervalMs: reader.int('INGRESS_RELAY_INTERVAL_MS', 5000, { min: 0, max: 3_600_000 }),
+      pendingAfterSeconds: reader.int('INGRESS_RELAY_PENDING_AFTER_S', 60, { min: 1, max: 86_400 }),
+      repeatAfterSeconds: reader.int('INGRESS_RELAY_REPEAT_AFTER_S', 300, { min: 1, max: 86_400 }),
+      batchSize: reader.int('INGRESS_RELAY_BATCH', 100, { min: 1, max: 10_000 }),
+    },
     database: {
       url: endpoints.databaseUrl,
       poolMax: reader.int('INGRESS_DB_POOL_MAX', 10, { min: 1, max: 200 }),
@@ -177,6 +196,15 @@ export function loadIngressConfig(
     producer: readProducerSettings(reader),
     schemaRegistry: readSchemaRegistryConfig(reader, endpoints),
   };
+  // A request still inside its own produce (up to the timeout) must never look stale: the relay
+  // would race the answer the client is about to get.
+  if (config.relay.pendingAfterSeconds * 1000 < 2 * config.enqueue.produceTimeoutMs) {
+    problems.add(
+      'INGRESS_RELAY_PENDING_AFTER_S',
+      String(config.relay.pendingAfterSeconds),
+      `at least twice INGRESS_PRODUCE_TIMEOUT_MS (${config.enqueue.produceTimeoutMs} ms)`,
+    );
+  }
   problems.finish(reader);
   return deepFreeze(config);
 }

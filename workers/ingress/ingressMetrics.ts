@@ -25,6 +25,7 @@ export interface IngressMetrics {
   rateLimited: Counter<'policy'>;
   enqueueFailures: Counter<'reason'>;
   reservationOutcomes: Counter<'outcome'>;
+  relayedRequests: Counter<'outcome'>;
 }
 
 /** Registers the ingress metrics on the process registry (once per registry). */
@@ -64,6 +65,12 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
     reservationOutcomes: new Counter({
       name: 'fleet_ingress_reservation_requests_total',
       help: 'POST /v1/reservations outcomes (accepted, replayed, quota_exceeded, key_reused, unknown_vehicle, enqueue_failed).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    relayedRequests: new Counter({
+      name: 'fleet_ingress_relayed_requests_total',
+      help: 'Stale pending requests whose command the relay produced again (published) or could not (failed).',
       labelNames: ['outcome'],
       registers,
     }),

@@ -151,6 +151,7 @@ export class IngressService {
       const address = built.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       this.state = 'running';
+      built.relay.start();
       logger.info({ host: config.host, port, topic: config.enqueue.topic }, 'ingress listening');
       return port;
     } catch (error) {

@@ -31,6 +31,19 @@ export type PlaceOutcome =
 /** What withdrawing an unenqueued request found. */
 export type WithdrawOutcome = 'withdrawn' | 'not-found' | ReservationStatus;
 
+/** A pending request the relay claimed: what its command is rebuilt from. */
+export interface StalePendingRequest {
+  reservationId: string;
+  customerId: string;
+  vehicleId: string;
+  startsAtMs: number;
+  endsAtMs: number;
+  idempotencyKey: string | null;
+  createdAt: Date;
+  /** How many times it has been claimed, this claim included. */
+  relayCount: number;
+}
+
 /** A page of one customer's reservations, newest first. */
 export interface ReservationPage {
   reservations: ReservationView[];
@@ -223,6 +236,47 @@ export class ReservationStore {
           ? { createdAt: last.position, reservationId: last.reservation_id }
           : null,
     };
+  }
+
+  /**
+   * Claims up to `limit` requests pending for longer than `pendingForSeconds` and not claimed in
+   * the last `repeatAfterSeconds` (migration 010: SKIP LOCKED, so concurrent instances claim
+   * different rows), oldest first.
+   */
+  async claimStalePending(
+    pendingForSeconds: number,
+    repeatAfterSeconds: number,
+    limit: number,
+  ): Promise<StalePendingRequest[]> {
+    try {
+      const result = await this.pool.query<{
+        reservation_id: string;
+        customer_id: string;
+        vehicle_id: string;
+        starts_at: Date;
+        ends_at: Date;
+        idempotency_key: string | null;
+        created_at: Date;
+        relay_count: number;
+      }>({
+        name: 'ingress-claim-stale-pending-requests',
+        text: `SELECT * FROM fleet.claim_stale_pending_requests(
+                 make_interval(secs => $1), make_interval(secs => $2), $3)`,
+        values: [pendingForSeconds, repeatAfterSeconds, limit],
+      });
+      return result.rows.map((row) => ({
+        reservationId: row.reservation_id,
+        customerId: row.customer_id,
+        vehicleId: row.vehicle_id,
+        startsAtMs: row.starts_at.getTime(),
+        endsAtMs: row.ends_at.getTime(),
+        idempotencyKey: row.idempotency_key,
+        createdAt: row.created_at,
+        relayCount: row.relay_count,
+      }));
+    } catch (error) {
+      throw new DatabaseOperationError('claiming stale pending reservation requests', error);
+    }
   }
 
   /** Whether the database answers (readiness). */
