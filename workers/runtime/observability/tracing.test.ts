@@ -52,6 +52,21 @@ describe('inject and extract', () => {
     expect(first.traceparent).not.toBe(second.traceparent);
   });
 
+  it('never repeats a root id across refills of the pooled random ids', () => {
+    const traceIds = new Set<string>();
+    const spanIds = new Set<string>();
+    const roots = 2000; // 24 bytes each: ~12 refills of the 4 KiB pool
+    for (let i = 0; i < roots; i++) {
+      const written = injectTraceHeaders({}, ROOT_CONTEXT);
+      expect(written.traceId).toMatch(/^(?!0+$)[0-9a-f]{32}$/);
+      expect(written.spanId).toMatch(/^(?!0+$)[0-9a-f]{16}$/);
+      traceIds.add(written.traceId);
+      spanIds.add(written.spanId);
+    }
+    expect(traceIds.size).toBe(roots);
+    expect(spanIds.size).toBe(roots);
+  });
+
   const malformed: Record<string, string | Buffer> = {
     'wrong length': `00-${traceId}-${spanId.slice(1)}-01`,
     'bad hex': `00-${traceId.replace('4', 'g')}-${spanId}-01`,
