@@ -97,7 +97,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     fallbackGauge: metrics.rateLimitFallback,
     logger,
   });
-  const store = new ReservationStore(deps.pool);
+  const store = new ReservationStore(deps.pool, config.database.placement);
   const publisher = new ReservationCommandPublisher({
     producer: deps.producer,
     settings: config.enqueue,
@@ -255,6 +255,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
   });
   app.addHook('onClose', async () => {
     await relay.stop();
+    await store.close();
     publisher.shutdown();
   });
 

@@ -1,4 +1,5 @@
 import { readSchemaRegistryConfig, type SchemaRegistryConfig } from '../runtime/avro/schemaRegistryConfig.ts';
+import type { BatchingOptions } from '../runtime/batching/groupCommitBatcher.ts';
 import { EnvReader } from '../runtime/config/envReader.ts';
 import { readStackEndpoints, type StackEndpoints } from '../runtime/config/stackEndpoints.ts';
 import { type KafkaClientSettings, readKafkaClientSettings } from '../runtime/kafka/clientConfig.ts';
@@ -82,6 +83,12 @@ export interface RelaySettings {
 
 /** PostgreSQL pool of the ingress (application role). */
 export interface IngressDatabaseSettings {
+  /**
+   * Group commit of POST placements: INGRESS_PLACE_BATCH_MAX requests per transaction (default
+   * 32), INGRESS_PLACE_BATCHES_IN_FLIGHT transactions at once (default 4, below the pool size),
+   * INGRESS_PLACE_LINGER_MS wait for company (default 0: batches grow with load, not with time).
+   */
+  placement: BatchingOptions;
   /** DATABASE_URL (through the stack endpoints). */
   url: string;
   /** INGRESS_DB_POOL_MAX: connections; default 10. */
@@ -186,6 +193,11 @@ export function loadIngressConfig(
       batchSize: reader.int('INGRESS_RELAY_BATCH', 100, { min: 1, max: 10_000 }),
     },
     database: {
+      placement: {
+        maxBatchSize: reader.int('INGRESS_PLACE_BATCH_MAX', 32, { min: 1, max: 1000 }),
+        maxBatchesInFlight: reader.int('INGRESS_PLACE_BATCHES_IN_FLIGHT', 4, { min: 1, max: 199 }),
+        lingerMs: reader.int('INGRESS_PLACE_LINGER_MS', 0, { min: 0, max: 100 }),
+      },
       url: endpoints.databaseUrl,
       poolMax: reader.int('INGRESS_DB_POOL_MAX', 10, { min: 1, max: 200 }),
       statementTimeoutMs: reader.int('INGRESS_DB_STATEMENT_TIMEOUT_MS', 2000, { min: 50, max: 120_000 }),
@@ -196,6 +208,14 @@ export function loadIngressConfig(
     producer: readProducerSettings(reader),
     schemaRegistry: readSchemaRegistryConfig(reader, endpoints),
   };
+  // GETs, the relay and readiness need connections while placements run.
+  if (config.database.placement.maxBatchesInFlight >= config.database.poolMax) {
+    problems.add(
+      'INGRESS_PLACE_BATCHES_IN_FLIGHT',
+      String(config.database.placement.maxBatchesInFlight),
+      `fewer than INGRESS_DB_POOL_MAX (${config.database.poolMax})`,
+    );
+  }
   // A request still inside its own produce (up to the timeout) must never look stale: the relay
   // would race the answer the client is about to get.
   if (config.relay.pendingAfterSeconds * 1000 < 2 * config.enqueue.produceTimeoutMs) {

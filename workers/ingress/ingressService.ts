@@ -21,11 +21,14 @@ export interface IngressServiceOptions {
 /**
  * ioredis set up so a limiter call can never hang a request: no offline queue (commands fail at
  * once while disconnected), one retry, short connect and command timeouts, and reconnection in
- * the background with a capped backoff.
+ * the background with a capped backoff. Auto-pipelining sends the limiter calls of one event-loop
+ * turn in one write: a socket write per request was the ingress's largest CPU cost after group
+ * commit (P4 profile).
  */
 export function createIngressRedis(config: IngressConfig, logger: Logger): Redis {
   const redis = new Redis(config.endpoints.redisUrl, {
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: config.redis.connectTimeoutMs,
     commandTimeout: config.redis.commandTimeoutMs,

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { GroupCommitBatcher } from '../runtime/batching/groupCommitBatcher.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
 import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
 import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
-import { SettlementBatcher } from './settlementBatcher.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { isConnectionFailure, postgresDependency } from './settlementErrors.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
@@ -58,7 +58,7 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
       logger.warn({ kind, err: (error as Error).message }, 'settlement batch failed; recovering');
     },
   );
-  const batcher = new SettlementBatcher<SettlementCommand, Settlement>(
+  const batcher = new GroupCommitBatcher<SettlementCommand, Settlement>(
     settings.batching,
     settleBatch,
     // Vehicle: serial per vehicle; reservation: a request and its cancellation never race.

@@ -1,7 +1,7 @@
+import type { BatchingOptions } from '../runtime/batching/groupCommitBatcher.ts';
 import { ConfigError, type ConfigProblem } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
 import type { BatchRecoveryOptions } from './recoveringBatchSettler.ts';
-import type { BatchingOptions } from './settlementBatcher.ts';
 
 /** The topics the settler reads and writes, and the group it reads them in. */
 export interface SettlerRouting {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrate } from '../../../db/migrator.ts';
 import { seedLocalVehicles } from '../../../db/seeds/localVehicleCatalog.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../db/testing/freshDatabase.ts';
@@ -118,6 +118,123 @@ describe('placing pending requests', () => {
     );
     expect(outcomes.filter((o) => o.kind === 'created')).toHaveLength(5);
     expect(outcomes.filter((o) => o.kind === 'quota-exceeded')).toHaveLength(7);
+  });
+
+  it('takes exactly the quota when two ingress instances place for one customer at once', async () => {
+    const customer = `q2-${randomUUID()}`;
+    const other = new ReservationStore(app);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => {
+          const request = input(2 + i, i);
+          return (i % 2 === 0 ? store : other).placePending(
+            {
+              reservationId: randomUUID(),
+              customerId: customer,
+              idempotencyKey: undefined,
+              hash: requestHash(request),
+              input: request,
+            },
+            5,
+          );
+        }),
+      );
+      expect(outcomes.filter((o) => o.kind === 'created')).toHaveLength(5);
+      expect(outcomes.filter((o) => o.kind === 'quota-exceeded')).toHaveLength(7);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('groups concurrent placements into few statements, each request with its own outcome', async () => {
+    const pool = new pg.Pool({ connectionString: db.urls.app, max: 4 });
+    const grouped = new ReservationStore(pool, { maxBatchSize: 32, lingerMs: 0, maxBatchesInFlight: 2 });
+    const query = vi.spyOn(pool, 'query');
+    try {
+      const customers = Array.from({ length: 40 }, () => `g-${randomUUID()}`);
+      const outcomes = await Promise.all(
+        customers.map((c, i) => {
+          const request = input(40 + i, i % seededVehicleIds.length);
+          return grouped.placePending(
+            {
+              reservationId: randomUUID(),
+              customerId: c,
+              idempotencyKey: undefined,
+              hash: requestHash(request),
+              input: request,
+            },
+            5,
+          );
+        }),
+      );
+      expect(outcomes.every((o) => o.kind === 'created')).toBe(true);
+      const statements = query.mock.calls.filter(
+        ([config]) => (config as { name?: string }).name === 'ingress-place-reservation-requests',
+      ).length;
+      expect(statements).toBeGreaterThanOrEqual(2);
+      expect(statements).toBeLessThan(customers.length / 4);
+      const rows = await owner.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM fleet.reservation_requests WHERE customer_id = ANY($1)',
+        [customers],
+      );
+      expect(rows.rows[0]?.n).toBe(customers.length);
+    } finally {
+      query.mockRestore();
+      await grouped.close();
+      await pool.end();
+    }
+  });
+
+  it('fails only the request the database refuses when a batch breaks', async () => {
+    const good = [`ok-${randomUUID()}`, `ok-${randomUUID()}`];
+    const tooLong = 'x'.repeat(300); // violates the customer_id CHECK (1..255): a data error, not retriable
+    const outcomes = await Promise.allSettled(
+      [good[0]!, tooLong, good[1]!].map((customer, i) => {
+        const request = input(80 + i, i);
+        return store.placePending(
+          {
+            reservationId: randomUUID(),
+            customerId: customer,
+            idempotencyKey: undefined,
+            hash: requestHash(request),
+            input: request,
+          },
+          5,
+        );
+      }),
+    );
+    expect(outcomes[0]).toMatchObject({ status: 'fulfilled', value: { kind: 'created' } });
+    expect(outcomes[1]).toMatchObject({
+      status: 'rejected',
+      reason: { name: 'DatabaseOperationError', retriable: false },
+    });
+    expect(outcomes[2]).toMatchObject({ status: 'fulfilled', value: { kind: 'created' } });
+  });
+
+  it("applies a batch in order: a customer's second request counts the first (migration 011)", async () => {
+    const customer = `o-${randomUUID()}`;
+    const first = input(90, 1);
+    const second = input(92, 2);
+    const result = await app.query<{ ord: number; inserted_id: string | null; open_holds: number }>(
+      `SELECT ord, inserted_id, open_holds FROM fleet.place_reservation_requests(
+         $1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::bytea[], $8::int[], $9::int[])
+       ORDER BY ord`,
+      [
+        [randomUUID(), randomUUID()],
+        [customer, customer],
+        [first.vehicleId, second.vehicleId],
+        [new Date(first.startsAtMs).toISOString(), new Date(second.startsAtMs).toISOString()],
+        [new Date(first.endsAtMs).toISOString(), new Date(second.endsAtMs).toISOString()],
+        [null, null],
+        [requestHash(first), requestHash(second)],
+        [1, 1],
+        [7, 7],
+      ],
+    );
+    expect(result.rows.map((r) => [r.ord, r.inserted_id !== null, r.open_holds])).toEqual([
+      [1, true, 0],
+      [2, false, 1],
+    ]);
   });
 
   it('replays the same key and body, refuses the same key with another body, and knows unknown vehicles', async () => {

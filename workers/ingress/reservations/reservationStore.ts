@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { DatabaseOperationError } from '../../../db/pgErrors.ts';
+import {
+  type BatchItemResult,
+  type BatchingOptions,
+  GroupCommitBatcher,
+} from '../../runtime/batching/groupCommitBatcher.ts';
 import type { ReservationRequestInput } from './reservationInput.ts';
 
 /** The reservation statuses GET shows. */
@@ -63,14 +68,38 @@ interface PlaceRow {
   open_holds: number;
 }
 
-// One round trip (migration 009): the function takes the customer's advisory lock and runs the
-// idempotent replay, the catalog check, the quota count (served by
-// reservation_requests_customer_open_idx) and the insert inside the statement's own transaction,
-// so a pooled connection is held for one execute instead of BEGIN/statement/COMMIT. Named, so each
-// connection parses and plans it once.
-const placeStatement = {
-  name: 'ingress-place-reservation-request',
-  text: 'SELECT * FROM fleet.place_reservation_request($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+// Placement is group-committed (migration 011): requests arriving while earlier batches run are
+// placed together by fleet.place_reservation_requests, which takes every customer's advisory
+// lock in ascending order and then runs 009's per-request function for each element in order
+// (lock, idempotent replay, catalog check, quota count served by
+// reservation_requests_customer_open_idx, insert). One execute and one commit per batch instead
+// of per request. Named, so each connection parses and plans it once.
+const placeBatchStatement = {
+  name: 'ingress-place-reservation-requests',
+  text: 'SELECT * FROM fleet.place_reservation_requests($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+};
+
+/** One request to place, with what the statement needs beside it. */
+interface PlaceItem {
+  request: PendingRequest;
+  quota: number;
+  lockId: number;
+}
+
+/** A new pending request as the route hands it over. */
+export interface PendingRequest {
+  reservationId: string;
+  customerId: string;
+  idempotencyKey: string | undefined;
+  hash: Buffer;
+  input: ReservationRequestInput;
+}
+
+/** Default grouping of placements (the ingress config overrides it). */
+export const defaultPlacementBatching: BatchingOptions = {
+  maxBatchSize: 32,
+  lingerMs: 0,
+  maxBatchesInFlight: 4,
 };
 
 const viewColumns = `reservation_id, customer_id, vehicle_id, lower(requested_period) AS starts_at,
@@ -108,9 +137,25 @@ function customerLockId(customerId: string): number {
 /** The ingress's reads and writes of `fleet.reservation_requests`, as the application role. */
 export class ReservationStore {
   private readonly pool: pg.Pool;
+  private readonly placer: GroupCommitBatcher<PlaceItem, PlaceRow>;
 
-  constructor(pool: pg.Pool) {
+  /** `placement`: how POSTs are grouped into placement transactions. */
+  constructor(pool: pg.Pool, placement: BatchingOptions = defaultPlacementBatching) {
     this.pool = pool;
+    // Keyed by customer: one customer's requests go in submission order and never make two
+    // in-flight batches wait on each other's advisory lock.
+    this.placer = new GroupCommitBatcher<PlaceItem, PlaceRow>(
+      placement,
+      (items) => this.placeBatch(items),
+      (item) => [item.request.customerId],
+      undefined,
+      'placement',
+    );
+  }
+
+  /** Places what was submitted, then refuses new placements (shutdown). */
+  close(): Promise<void> {
+    return this.placer.close();
   }
 
   /**
@@ -120,35 +165,11 @@ export class ReservationStore {
    * both take the last slot); the (customer, key) unique constraint is what makes duplicates
    * impossible whatever the lock.
    */
-  async placePending(
-    request: {
-      reservationId: string;
-      customerId: string;
-      idempotencyKey: string | undefined;
-      hash: Buffer;
-      input: ReservationRequestInput;
-    },
-    quota: number,
-  ): Promise<PlaceOutcome> {
-    const values = [
-      request.reservationId,
-      request.customerId,
-      request.input.vehicleId,
-      new Date(request.input.startsAtMs).toISOString(),
-      new Date(request.input.endsAtMs).toISOString(),
-      request.idempotencyKey ?? null,
-      request.hash,
-      quota,
-      customerLockId(request.customerId),
-    ];
+  async placePending(request: PendingRequest, quota: number): Promise<PlaceOutcome> {
+    const item = { request, quota, lockId: customerLockId(request.customerId) };
     // A conflict with a writer outside our lock leaves nothing inserted and nothing found: read again once.
     for (let attempt = 0; attempt < 2; attempt++) {
-      let row: PlaceRow;
-      try {
-        row = (await this.pool.query<PlaceRow>({ ...placeStatement, values })).rows[0] as PlaceRow;
-      } catch (error) {
-        throw new DatabaseOperationError('placing a reservation request', error);
-      }
+      const row = await this.placer.submit(item);
       if (row.inserted_id !== null) return { kind: 'created', reservationId: row.inserted_id };
       if (row.existing_id !== null && row.existing_hash !== null && row.existing_status !== null) {
         return row.existing_hash.equals(request.hash)
@@ -162,6 +183,53 @@ export class ReservationStore {
       'placing a reservation request',
       new Error('the row conflicted twice with a concurrent writer'),
     );
+  }
+
+  /**
+   * Places a batch in one statement. A retriable failure (connection, timeout, deadlock) fails
+   * every item with it (answered 503); any other failure is rerun one item per statement, so
+   * only the request the database refuses fails, with its own error.
+   */
+  private async placeBatch(items: PlaceItem[]): Promise<BatchItemResult<PlaceRow>[]> {
+    try {
+      const rows = await this.placeRows(items);
+      return items.map((_, index) => {
+        const row = rows.get(index + 1);
+        return row
+          ? { ok: true, settlement: row }
+          : {
+              ok: false,
+              error: new DatabaseOperationError(
+                'placing a reservation request',
+                new Error('the batch returned no row for this request'),
+              ),
+            };
+      });
+    } catch (error) {
+      const failure = new DatabaseOperationError('placing a reservation request', error);
+      if (items.length === 1 || failure.retriable) {
+        return items.map(() => ({ ok: false, error: failure }));
+      }
+      return Promise.all(items.map(async (item) => (await this.placeBatch([item]))[0]!));
+    }
+  }
+
+  private async placeRows(items: PlaceItem[]): Promise<Map<number, PlaceRow>> {
+    const result = await this.pool.query<PlaceRow & { ord: number }>({
+      ...placeBatchStatement,
+      values: [
+        items.map((i) => i.request.reservationId),
+        items.map((i) => i.request.customerId),
+        items.map((i) => i.request.input.vehicleId),
+        items.map((i) => new Date(i.request.input.startsAtMs).toISOString()),
+        items.map((i) => new Date(i.request.input.endsAtMs).toISOString()),
+        items.map((i) => i.request.idempotencyKey ?? null),
+        items.map((i) => i.request.hash),
+        items.map((i) => i.quota),
+        items.map((i) => i.lockId),
+      ],
+    });
+    return new Map(result.rows.map((row) => [row.ord, row]));
   }
 
   /**

@@ -1,6 +1,6 @@
-import { RetriableError } from '../runtime/errors/processingErrors.ts';
+import { RetriableError } from '../errors/processingErrors.ts';
 
-/** How commands are grouped into transactions. */
+/** How items are grouped into transactions. */
 export interface BatchingOptions {
   /** Most commands settled in one transaction. */
   maxBatchSize: number;
@@ -31,14 +31,14 @@ interface Waiting<C, R> {
 }
 
 /**
- * Group commit for the settler: gathers items submitted within a short linger (or until a batch
- * is full) and settles them together, resolving each submitter after its batch's transaction
- * ended. An item never shares a batch, nor runs concurrently, with another item holding one of
- * its keys (vehicle id, reservation id): per-vehicle order stays serial inside the process even
- * if two commands of one vehicle were ever in flight at once. Later items of a busy key wait,
- * in submission order, behind the batch holding it.
+ * Group commit: gathers items submitted within a short linger (or until a batch is full) and
+ * runs them together, resolving each submitter after its batch's transaction ended. An item
+ * never shares a batch, nor runs concurrently, with another item holding one of its keys (the
+ * settler's vehicle and reservation ids, the ingress's customer): per-key order stays serial
+ * inside the process. Later items of a busy key wait, in submission order, behind the batch
+ * holding it. Used by the settler (settlements) and the ingress (pending-request placement).
  */
-export class SettlementBatcher<C, R> {
+export class GroupCommitBatcher<C, R> {
   private readonly options: BatchingOptions;
   private readonly run: BatchRunner<C, R>;
   private readonly keysOf: (item: C) => readonly string[];
@@ -49,17 +49,21 @@ export class SettlementBatcher<C, R> {
   private batchesInFlight = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closing: Promise<void> | undefined;
+  private readonly name: string;
 
+  /** `name` says whose batcher this is in the error a submit after close() gets. */
   constructor(
     options: BatchingOptions,
     run: BatchRunner<C, R>,
     keysOf: (item: C) => readonly string[],
     observe: BatchObserver = () => {},
+    name = 'settlement',
   ) {
     this.options = options;
     this.run = run;
     this.keysOf = keysOf;
     this.observe = observe;
+    this.name = name;
   }
 
   /** Items waiting for a batch. */
@@ -67,11 +71,11 @@ export class SettlementBatcher<C, R> {
     return this.queue.length;
   }
 
-  /** Settles `item` in the next batch it may join; resolves or rejects with its own result. */
+  /** Runs `item` in the next batch it may join; resolves or rejects with its own result. */
   submit(item: C): Promise<R> {
     if (this.closing) {
       return Promise.reject(
-        new RetriableError('the settlement batcher is closed', { code: 'SETTLER_CLOSED' }),
+        new RetriableError(`the ${this.name} batcher is closed`, { code: 'BATCHER_CLOSED' }),
       );
     }
     return new Promise<R>((resolve, reject) => {
@@ -81,7 +85,7 @@ export class SettlementBatcher<C, R> {
     });
   }
 
-  /** Stops taking items, settles those already submitted without lingering, and resolves when no batch runs. */
+  /** Stops taking items, runs those already submitted without lingering, and resolves when no batch runs. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.flush();

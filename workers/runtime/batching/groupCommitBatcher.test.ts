@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type BatchItemResult, type BatchingOptions, SettlementBatcher } from './settlementBatcher.ts';
+import { type BatchItemResult, type BatchingOptions, GroupCommitBatcher } from './groupCommitBatcher.ts';
 
 interface Item {
   id: string;
@@ -28,7 +28,7 @@ function batcher(
   options: Partial<BatchingOptions>,
   run: (items: Item[]) => Promise<BatchItemResult<string>[]>,
 ) {
-  return new SettlementBatcher<Item, string>(
+  return new GroupCommitBatcher<Item, string>(
     { maxBatchSize: 10, lingerMs: 0, maxBatchesInFlight: 1, ...options },
     run,
     (item) => item.keys,
@@ -38,7 +38,7 @@ function batcher(
 const item = (id: string, ...keys: string[]): Item => ({ id, keys: keys.length > 0 ? keys : [id] });
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('SettlementBatcher', () => {
+describe('GroupCommitBatcher', () => {
   it('settles what arrives in one turn as one batch, and splits at the batch size', async () => {
     const { batches, run } = controllableRunner();
     const b = batcher({ maxBatchSize: 3, maxBatchesInFlight: 4 }, run);
