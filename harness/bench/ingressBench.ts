@@ -23,6 +23,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { localVehicleCount } from '../../db/seeds/localVehicleCatalog.ts';
+import { readSettlerSettings } from '../../workers/reservation-settler/settlerConfig.ts';
+import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { freePort, type IsolatedFleet } from '../doubleBooking/isolatedFleet.ts';
 import { type LoadRun, runAutocannon } from './autocannonRun.ts';
 import { startBenchFleet } from './benchFleet.ts';
@@ -45,6 +47,8 @@ function setting(name: string, fallback: number): number {
 }
 
 const customers = setting('BENCH_CUSTOMERS', 2000);
+/** The settler's shipped settings, for labelling what the fleet ran with. */
+const settlerDefaults = readSettlerSettings(new EnvReader({}));
 const partitions = 12;
 
 function progress(message: string): void {
@@ -472,7 +476,7 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
         `Latency is measured from the ingress's 202 (response complete at the client) to the moment this process read the decision event ` +
         `(a raw consumer assigned to every partition, fetch.wait.max.ms 10); same machine, one wall clock. ` +
         `Same request shape as P4 (${customers} customers, ${localVehicleCount} vehicles, random 1–4 h periods). ${settlers} settler(s), ${partitions} partitions, ` +
-        `SETTLER_BATCH_LINGER_MS=${process.env.SETTLER_BATCH_LINGER_MS ?? '2 (default)'}, SETTLER_BATCH_MAX=${process.env.SETTLER_BATCH_MAX ?? '64 (default)'}, ` +
+        `SETTLER_BATCH_LINGER_MS=${process.env.SETTLER_BATCH_LINGER_MS ?? `${settlerDefaults.batching.lingerMs} (default)`}, SETTLER_BATCH_MAX=${process.env.SETTLER_BATCH_MAX ?? `${settlerDefaults.batching.maxBatchSize} (default)`}, ` +
         `KAFKA_PRODUCER_LINGER_MS=${process.env.KAFKA_PRODUCER_LINGER_MS ?? '2 (default)'}, CONSUMER_COMMIT_INTERVAL_MS=${process.env.CONSUMER_COMMIT_INTERVAL_MS ?? '1000 (default)'}.`,
       `P5 at ${rate} req/s: ${phaseSummary(main)} Database for these reservations: ${statusRows.rows.map((r) => `${r.status} ${r.n}`).join(', ')}. ` +
         `Ingress counters after this phase (warm-up included): ${outcomes}.`,
