@@ -1,5 +1,6 @@
 import { containerStackServices, dockerEngineReachable } from './containerStack.ts';
 import { ensureKafkaDistribution } from './distributions.ts';
+import { withMachineLock } from './machineLock.ts';
 import { nativeStackServices } from './nativeStack.ts';
 import { type StackConfig, stackPaths } from './stackConfig.ts';
 import type { ServiceStatus, StackService } from './stackService.ts';
@@ -16,15 +17,18 @@ export class LocalStack {
   readonly services: readonly StackService[];
 
   private readonly prepareTools: () => Promise<void>;
+  private readonly log: (line: string) => void;
 
   private constructor(
     provider: 'native' | 'containers',
     services: readonly StackService[],
     prepareTools: () => Promise<void>,
+    log: (line: string) => void,
   ) {
     this.provider = provider;
     this.services = services;
     this.prepareTools = prepareTools;
+    this.log = log;
   }
 
   private static toolsFor(config: StackConfig, log: (line: string) => void): () => Promise<void> {
@@ -43,7 +47,7 @@ export class LocalStack {
     // The topic tool reads configs through Kafka's Java Admin client, whose jars come with the
     // broker's distribution: fetch them even when a broker started elsewhere already answers.
     const tools = LocalStack.toolsFor(config, log);
-    return new LocalStack(provider, services, tools);
+    return new LocalStack(provider, services, tools, log);
   }
 
   /**
@@ -51,6 +55,14 @@ export class LocalStack {
    * then the two JVMs start side by side. Returns what happened to each service.
    */
   async up(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
+    // One `up` per machine at a time: checkouts share the ports, and two concurrent ups both saw
+    // 9092 free and both spawned a broker. The second now waits and finds the first's services.
+    return withMachineLock('fleetstream-stack-up', () => this.upUnlocked(), {
+      onWait: (pid) => this.log(`stack: another stack up (pid ${pid}) is running; waiting for it`),
+    });
+  }
+
+  private async upUnlocked(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
     await this.prepareTools();
     const outcomes = new Map<string, 'started' | 'already-running' | 'external'>();
     const dataStores = this.services.filter((s) => s.name === 'postgres' || s.name === 'redis');
