@@ -102,6 +102,7 @@ describe('alert rules', () => {
         'FleetIngressLatencyFastBurn',
         'FleetIngressLatencySlowBurn',
         'FleetIngressRateLimitFallback',
+        'FleetIngressRelayedStaleRequests',
         'FleetIngressSliMissing',
         'FleetLagMonitorDown',
         'FleetLagUnknown',

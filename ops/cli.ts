@@ -6,6 +6,7 @@ import { runSchemasCommand, runTopicsCommand } from './commands/delegatedCommand
 import { dlqUsage, runDlqCommand } from './commands/dlqCommand.ts';
 import { groupUsage, runGroupCommand } from './commands/groupCommand.ts';
 import { lagUsage, runLagCommand } from './commands/lagCommand.ts';
+import { pendingUsage, runPendingCommand } from './commands/pendingCommand.ts';
 import { runTokenCommand, tokenUsage } from './commands/tokenCommand.ts';
 import { runWorkerCommand, workerUsage } from './commands/workerCommand.ts';
 
@@ -15,6 +16,7 @@ export const usage = `usage: npm run -s ops -- <command> [options]    (or: node 
   dlq list|inspect|replay dead letters: see them, read one, move them back exactly once
   group reset-offsets     move a stopped group's offsets to a point in time
   worker resume-dlq       tell a worker to resume dead-lettering after its DLQ cap
+  pending                 reservation requests still pending, and what the relay re-produced
   topics plan|apply       the topic catalog tool (topics/)
   schemas check|register  the schema tool (schemas/)
   token                   a development JWT for the local ingress
@@ -31,6 +33,7 @@ const usages: Record<string, string> = {
   dlq: dlqUsage,
   group: groupUsage,
   worker: workerUsage,
+  pending: pendingUsage,
   token: tokenUsage,
 };
 
@@ -62,6 +65,8 @@ export async function runOpsCli(
         return await runGroupCommand(rest, io);
       case 'worker':
         return await runWorkerCommand(rest, io);
+      case 'pending':
+        return await runPendingCommand(rest, io);
       case 'topics':
         return await runTopicsCommand(rest, io);
       case 'schemas':

@@ -68,13 +68,25 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
       labelNames: ['outcome'],
       registers,
     }),
-    relayedRequests: new Counter({
-      name: 'fleet_ingress_relayed_requests_total',
-      help: 'Stale pending requests whose command the relay produced again (published) or could not (failed).',
-      labelNames: ['outcome'],
-      registers,
-    }),
+    relayedRequests: zeroed(
+      new Counter({
+        name: 'fleet_ingress_relayed_requests_total',
+        help: 'Stale pending requests whose command the relay produced again (published) or could not (failed).',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      ['published', 'failed'],
+    ),
   };
+}
+
+/**
+ * Exports a counter's series at 0 from the start: a series born at 1 has no earlier sample, so
+ * increase() over it stays 0 and an alert on the first occurrence would never fire.
+ */
+function zeroed(counter: Counter<'outcome'>, outcomes: readonly string[]): Counter<'outcome'> {
+  for (const outcome of outcomes) counter.inc({ outcome }, 0);
+  return counter;
 }
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
