@@ -25,6 +25,21 @@ export interface IsolatedFleet {
   teardown(): Promise<void>;
 }
 
+/** What an isolated fleet is called, how it is prepared, and what its processes get. */
+export interface IsolatedFleetOptions {
+  /** Prefix of its topic, group, database and rate-limit key names, so leftovers say which harness made them. */
+  label: string;
+  settlers: number;
+  partitions: number;
+  log?: (line: string) => void;
+  /** Reaches every process, over the fleet's own variables. */
+  extraEnv?: Record<string, string>;
+  /** The processes' LOG_LEVEL; when unset, `warn`, and their output is not echoed. */
+  logLevel?: string;
+  /** Readies the stack and the fresh database before the processes start; default: every `npm start` step. */
+  prepare?: (env: NodeJS.ProcessEnv) => void;
+}
+
 /** A free loopback port (bound then released). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,102 +53,102 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Provisions and starts an isolated fleet on the running local stack, so a storm never touches
- * the topics, groups or database of `npm start` or of other tests. Rate limits are raised: the
- * storm measures settlement correctness, not the limiter (its own tests cover it).
+ * Provisions and starts an isolated fleet on the running local stack, so a harness never touches
+ * the topics, groups or database of `npm start` or of other runs. A failed start removes what it
+ * had created (processes, database, topics, subjects) before rethrowing.
  */
-export async function startIsolatedFleet(options: {
-  settlers: number;
-  partitions: number;
-  log?: (line: string) => void;
-  extraEnv?: Record<string, string>;
-}): Promise<IsolatedFleet> {
+export async function startIsolatedFleet(options: IsolatedFleetOptions): Promise<IsolatedFleet> {
   const log = options.log ?? (() => undefined);
+  const prepare = options.prepare ?? ((env: NodeJS.ProcessEnv) => prepareFleet(env, true));
   const suffix = randomBytes(4).toString('hex');
-  const commandsTopic = `storm.${suffix}.reservation.commands.v1`;
-  const eventsTopic = `storm.${suffix}.reservation.events.v1`;
-  const settlerGroup = `storm.${suffix}.reservation-settler`;
-  await createTopics(
-    [commandsTopic, `${commandsTopic}.dlq`, eventsTopic].map((topic) => ({
-      topic,
-      partitions: options.partitions,
-    })),
-  );
-  const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+  const commandsTopic = `${options.label}.${suffix}.reservation.commands.v1`;
+  const eventsTopic = `${options.label}.${suffix}.reservation.events.v1`;
+  const topics = [commandsTopic, `${commandsTopic}.dlq`, eventsTopic];
+  const settlerGroup = `${options.label}.${suffix}.reservation-settler`;
   const subjects: string[] = [];
-  try {
-    for (const [topic, template] of [
-      [commandsTopic, 'fleet.reservation.commands.v1-value'],
-      [eventsTopic, 'fleet.reservation.events.v1-value'],
-    ] as const) {
-      const definition = findSubjectDefinition(template)!;
-      const check = await checkSubject(registry, definition);
-      await registry.register(`${topic}-value`, check.schemaText, definition.compatibility);
-      subjects.push(`${topic}-value`);
-    }
-  } finally {
+  let database: FreshDatabase | undefined;
+  let supervisor: ProcessSupervisor | undefined;
+
+  const teardown = async (): Promise<void> => {
+    await supervisor?.stop();
+    await database?.drop();
+    await deleteTopics(topics);
+    const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+    for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
     registry.close();
+  };
+
+  try {
+    await createTopics(topics.map((topic) => ({ topic, partitions: options.partitions })));
+    const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+    try {
+      for (const [topic, template] of [
+        [commandsTopic, 'fleet.reservation.commands.v1-value'],
+        [eventsTopic, 'fleet.reservation.events.v1-value'],
+      ] as const) {
+        const definition = findSubjectDefinition(template)!;
+        const check = await checkSubject(registry, definition);
+        // Recorded before registering: a register whose answer is lost may still have created it.
+        subjects.push(`${topic}-value`);
+        await registry.register(`${topic}-value`, check.schemaText, definition.compatibility);
+      }
+    } finally {
+      registry.close();
+    }
+    database = await createFreshDatabase(`fleetstream_${options.label}`);
+    const ingressPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...workerProcessEnv(),
+      DATABASE_URL: database.urls.app,
+      RESERVATION_COMMANDS_TOPIC: commandsTopic,
+      RESERVATION_EVENTS_TOPIC: eventsTopic,
+      SETTLER_GROUP_ID: settlerGroup,
+      INGRESS_PORT: String(ingressPort),
+      RATE_LIMIT_KEY_PREFIX: `${options.label}:${suffix}:`,
+      LOG_LEVEL: options.logLevel ?? 'warn',
+      ...options.extraEnv,
+    };
+    log(`provisioning database ${database.name}`);
+    prepare(env);
+    const settlers = await Promise.all(
+      Array.from({ length: options.settlers }, async (_, i) => {
+        const port = await freePort();
+        return {
+          name: `settler-${i + 1}`,
+          entry: 'workers/reservation-settler/main.ts',
+          readyUrl: `http://127.0.0.1:${port}/readyz`,
+          env: { METRICS_PORT: String(port) } as Record<string, string>,
+        };
+      }),
+    );
+    supervisor = new ProcessSupervisor(
+      repoRoot,
+      [
+        ...settlers,
+        {
+          name: 'ingress',
+          entry: 'workers/ingress/main.ts',
+          readyUrl: `http://127.0.0.1:${ingressPort}/readyz`,
+          env: {} as Record<string, string>,
+        },
+      ].map((p) => ({ ...p, env: { ...(env as Record<string, string>), ...p.env } })),
+      { quiet: options.logLevel === undefined },
+    );
+    log(`starting ${options.settlers} settler(s) and the ingress`);
+    await supervisor.start(120_000);
+    return {
+      ingressUrl: `http://127.0.0.1:${ingressPort}`,
+      commandsTopic,
+      eventsTopic,
+      settlerGroup,
+      database,
+      supervisor,
+      env,
+      teardown,
+    };
+  } catch (error) {
+    log('the fleet failed to start; removing what it created');
+    await teardown().catch((e: unknown) => log(`cleanup failed: ${(e as Error).message}`));
+    throw error;
   }
-  const database = await createFreshDatabase('fleetstream_storm');
-  const ingressPort = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...workerProcessEnv(),
-    DATABASE_URL: database.urls.app,
-    RESERVATION_COMMANDS_TOPIC: commandsTopic,
-    RESERVATION_EVENTS_TOPIC: eventsTopic,
-    SETTLER_GROUP_ID: settlerGroup,
-    INGRESS_PORT: String(ingressPort),
-    RATE_LIMIT_CUSTOMER_QUOTA: '100000',
-    RATE_LIMIT_IP_QUOTA: '1000000',
-    RATE_LIMIT_KEY_PREFIX: `storm:${suffix}:`,
-    RESERVATION_QUOTA_PER_CUSTOMER: '1000',
-    LOG_LEVEL: process.env.STORM_LOG_LEVEL ?? 'warn',
-    ...options.extraEnv,
-  };
-  log(`provisioning database ${database.name}`);
-  prepareFleet({ ...env, DATABASE_URL: database.urls.app }, true);
-  const processes = [
-    ...Array.from({ length: options.settlers }, async (_, i) => {
-      const port = await freePort();
-      return {
-        name: `settler-${i + 1}`,
-        entry: 'workers/reservation-settler/main.ts',
-        readyUrl: `http://127.0.0.1:${port}/readyz`,
-        env: { METRICS_PORT: String(port) },
-      };
-    }),
-  ];
-  const settlers = await Promise.all(processes);
-  const supervisor = new ProcessSupervisor(
-    repoRoot,
-    [
-      ...settlers,
-      {
-        name: 'ingress',
-        entry: 'workers/ingress/main.ts',
-        readyUrl: `http://127.0.0.1:${ingressPort}/readyz`,
-        env: {} as Record<string, string>,
-      },
-    ].map((p) => ({ ...p, env: { ...(env as Record<string, string>), ...p.env } })),
-    { quiet: process.env.STORM_LOG_LEVEL === undefined },
-  );
-  log(`starting ${options.settlers} settlers and the ingress`);
-  await supervisor.start(120_000);
-  return {
-    ingressUrl: `http://127.0.0.1:${ingressPort}`,
-    commandsTopic,
-    eventsTopic,
-    settlerGroup,
-    database,
-    supervisor,
-    env,
-    teardown: async () => {
-      await supervisor.stop();
-      await database.drop();
-      await deleteTopics([commandsTopic, `${commandsTopic}.dlq`, eventsTopic]);
-      const cleanup = new SchemaRegistryClient(loadSchemaRegistryConfig());
-      for (const subject of subjects) await cleanup.deleteSubject(subject).catch(() => undefined);
-      cleanup.close();
-    },
-  };
 }

@@ -73,11 +73,25 @@ const eventUnion = {
   cancelled: 'dev.fleetstream.reservation.ReservationCancelled',
 } as const;
 
+/** Rate limits raised: the storm measures settlement correctness, not the limiter (its own tests cover it). */
+const stormLimits: Record<string, string> = {
+  RATE_LIMIT_CUSTOMER_QUOTA: '100000',
+  RATE_LIMIT_IP_QUOTA: '1000000',
+  RESERVATION_QUOTA_PER_CUSTOMER: '1000',
+};
+
 /** Runs a double-booking storm on an isolated fleet and checks every invariant of BRIEF §5. */
 export async function runStorm(options: StormOptions): Promise<StormReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[storm] ${line}\n`));
   const started = Date.now();
-  const fleet = await startIsolatedFleet({ settlers: options.settlers, partitions: options.partitions, log });
+  const fleet = await startIsolatedFleet({
+    label: 'storm',
+    settlers: options.settlers,
+    partitions: options.partitions,
+    log,
+    logLevel: process.env.STORM_LOG_LEVEL,
+    extraEnv: stormLimits,
+  });
   try {
     const vehicles = await hotVehicles(fleet, options.hotVehicles);
     log(
