@@ -99,15 +99,19 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
     );
     let kills = 0;
     let loadDone = false;
+    let answered = 0;
+    // Kills are paced by the load's progress, not by the clock: kill k comes once k/(kills+1) of
+    // the requests were answered, so every kill lands mid-load however fast the ingress is (a
+    // 1.5 s timer missed a 400-request run that finished in 1.4 s).
     const killer = (async () => {
-      const spacing = 1500;
       while (!loadDone && kills < options.kills) {
-        await sleep(spacing);
+        const due = Math.ceil((options.requests * (kills + 1)) / (options.kills + 1));
+        while (!loadDone && answered < due) await sleep(10);
         if (loadDone) break;
         const victim = `settler-${(kills % options.settlers) + 1}`;
         if (fleet.supervisor.signal(victim, 'SIGKILL')) {
           kills++;
-          log(`SIGKILL ${victim} (${kills}/${options.kills})`);
+          log(`SIGKILL ${victim} (${kills}/${options.kills}) after ${answered} answers`);
           await fleet.supervisor.waitUntilReady(victim, 60_000);
         }
       }
@@ -122,6 +126,9 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
       windowDays: options.windowDays,
       env: fleet.env,
       onProgress: (sent) => log(`sent ${sent}/${options.requests}`),
+      onAnswered: (count) => {
+        answered = count;
+      },
     });
     loadDone = true;
     await killer;

@@ -28,7 +28,10 @@ export interface StormLoadOptions {
   cancelRatio: number;
   /** Reservations start within this many days from tomorrow (small = more overlaps). */
   windowDays: number;
+  /** Told every 250 requests (for progress lines). */
   onProgress?: (sent: number) => void;
+  /** Told after every answered request, with how many have been answered so far. */
+  onAnswered?: (answered: number) => void;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -127,9 +130,12 @@ export async function runStormLoad(options: StormLoadOptions): Promise<StormRequ
           status: cancel.status,
         });
       }
+      answered++;
+      options.onAnswered?.(answered);
       if (index % 250 === 0) options.onProgress?.(index);
     }
   };
+  let answered = 0;
   await Promise.all(Array.from({ length: options.concurrency }, client));
   return results;
 }
