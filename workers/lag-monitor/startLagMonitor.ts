@@ -7,6 +7,7 @@ import { readKafkaClientSettings } from '../runtime/kafka/clientConfig.ts';
 import { HealthServer, readHealthServerSettings } from '../runtime/observability/healthServer.ts';
 import { createLogger, type Logger, readLogLevel } from '../runtime/observability/logger.ts';
 import { createMetricsRegistry } from '../runtime/observability/metrics.ts';
+import { CleanupStack } from '../runtime/worker/cleanupStack.ts';
 import { openKafkaAdmin } from './kafkaAdmin.ts';
 import { KafkaLagReader } from './kafkaLagReader.ts';
 import { LagApiServer } from './lagApiServer.ts';
@@ -54,17 +55,7 @@ export async function startLagMonitor(
   });
   const registry = createMetricsRegistry({ worker: lagMonitorName });
   const metrics = createLagMetrics(registry);
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const closeAll = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        logger.error({ err: (error as Error).message }, 'cleanup step failed');
-      }
-    }
-    cleanups.length = 0;
-  };
+  const cleanups = new CleanupStack((error) => logger.error({ err: error.message }, 'cleanup step failed'));
 
   try {
     const admin = await openKafkaAdmin(clientSettings, logger);
@@ -118,12 +109,12 @@ export async function startLagMonitor(
       logger,
       registry,
       stop: () => {
-        stopping ??= closeAll().then(() => logger.info({}, 'lag monitor stopped'));
+        stopping ??= cleanups.closeAll().then(() => logger.info({}, 'lag monitor stopped'));
         return stopping;
       },
     };
   } catch (error) {
-    await closeAll();
+    await cleanups.closeAll();
     throw error;
   }
 }

@@ -25,6 +25,7 @@ import { readProducerSettings } from '../producer/producerSettings.ts';
 import { BreakerRegistry } from '../resilience/breakerRegistry.ts';
 import { DeadLetterCaps } from '../resilience/deadLetterCaps.ts';
 import { readDeadLetterCapsConfig } from '../resilience/deadLetterCapsConfig.ts';
+import { CleanupStack } from './cleanupStack.ts';
 
 /** What a worker gets to build its handler with. */
 export interface WorkerResources {
@@ -100,17 +101,7 @@ export async function startWorker<V>(
   const registry = createMetricsRegistry({ worker: module.name });
   // Consumer metrics first: the caps and breakers reuse gauges registered under the same names.
   const consumerMetrics = createConsumerMetrics(registry);
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const closeAll = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        logger.error({ err: (error as Error).message }, 'cleanup step failed');
-      }
-    }
-    cleanups.length = 0;
-  };
+  const cleanups = new CleanupStack((error) => logger.error({ err: error.message }, 'cleanup step failed'));
 
   try {
     const registryClient = new SchemaRegistryClient(registryConfig);
@@ -211,12 +202,12 @@ export async function startWorker<V>(
       caps,
       drain: (timeoutMs) => engine.drain(timeoutMs),
       stop: () => {
-        stopping ??= closeAll().then(() => logger.info({}, 'worker stopped'));
+        stopping ??= cleanups.closeAll().then(() => logger.info({}, 'worker stopped'));
         return stopping;
       },
     };
   } catch (error) {
-    await closeAll();
+    await cleanups.closeAll();
     throw error;
   }
 }
