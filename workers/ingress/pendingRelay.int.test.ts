@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SettlerKafkaFixture,
+  uniqueGroup,
+  waitUntil,
+} from '../reservation-settler/testing/settlerKafkaFixture.ts';
 import type { IngressService } from './ingressService.ts';
 import { requestedCommandId } from './reservations/reservationCommands.ts';
 import {
@@ -169,6 +174,49 @@ describe('the pending-request relay', () => {
     );
     expect(await cutOff.ingress.relay.sweepOnce()).toEqual({ claimed: 0, published: 0, failed: 0 });
     expect((await relayState(stale.reservationId))?.relay_count).toBe(0);
+  });
+});
+
+describe('the relay and the settler together', () => {
+  const kafka = new SettlerKafkaFixture();
+
+  afterAll(async () => {
+    await kafka.close();
+  });
+
+  it('gets an orphaned request decided: the relayed command is settled once and announced', async () => {
+    const topics = await kafka.createTopics('relay-e2e', 2);
+    const { service } = await world.start({
+      ...manualSweeps,
+      RESERVATION_COMMANDS_TOPIC: topics.commands,
+    });
+    await kafka.startSettler(topics, world.database.urls.app, uniqueGroup('relay-e2e'));
+    const orphan = await orphanedPendingRow(900);
+
+    expect((await service.ingress.relay.sweepOnce()).published).toBeGreaterThanOrEqual(1);
+    await waitUntil(
+      async () => (await relayState(orphan.reservationId))?.status !== 'pending',
+      30_000,
+      'the relayed request to be decided',
+    );
+    expect((await relayState(orphan.reservationId))?.status).toBe('confirmed');
+    await waitUntil(
+      async () =>
+        (await kafka.readEvents(topics.events)).some((e) =>
+          JSON.stringify(e.event).includes(orphan.reservationId),
+        ),
+      30_000,
+      'the decision event',
+    );
+    const events = (await kafka.readEvents(topics.events)).filter((e) =>
+      JSON.stringify(e.event).includes(orphan.reservationId),
+    );
+    expect(events).toHaveLength(1);
+    expect(JSON.stringify(events[0]?.event)).toContain('ReservationConfirmed');
+    // Decided: no later sweep claims it again.
+    expect((await relayState(orphan.reservationId))?.relay_count).toBe(1);
+    await service.ingress.relay.sweepOnce();
+    expect((await relayState(orphan.reservationId))?.relay_count).toBe(1);
   });
 });
 
