@@ -86,7 +86,8 @@ export interface IngressDatabaseSettings {
   /**
    * Group commit of POST placements: INGRESS_PLACE_BATCH_MAX requests per transaction (default
    * 32), INGRESS_PLACE_BATCHES_IN_FLIGHT transactions at once (default 4, below the pool size),
-   * INGRESS_PLACE_LINGER_MS wait for company (default 0: batches grow with load, not with time).
+   * INGRESS_PLACE_LINGER_MS wait for company (default 0: batches grow with load, not with time);
+   * a request waiting longer than INGRESS_DB_CONNECT_TIMEOUT_MS for a slot gets a 503.
    */
   placement: BatchingOptions;
   /** DATABASE_URL (through the stack endpoints). */
@@ -145,6 +146,7 @@ export function loadIngressConfig(
   if (!/^[\x21-\x7e]{1,64}$/.test(keyPrefix)) {
     problems.add('RATE_LIMIT_KEY_PREFIX', keyPrefix, '1-64 printable ASCII characters without spaces');
   }
+  const dbConnectTimeoutMs = reader.int('INGRESS_DB_CONNECT_TIMEOUT_MS', 2000, { min: 50, max: 120_000 });
   const config: IngressConfig = {
     host: reader.string('INGRESS_HOST', '127.0.0.1'),
     port: reader.int('INGRESS_PORT', 8080, { min: 0, max: 65_535 }),
@@ -197,11 +199,13 @@ export function loadIngressConfig(
         maxBatchSize: reader.int('INGRESS_PLACE_BATCH_MAX', 32, { min: 1, max: 1000 }),
         maxBatchesInFlight: reader.int('INGRESS_PLACE_BATCHES_IN_FLIGHT', 4, { min: 1, max: 199 }),
         lingerMs: reader.int('INGRESS_PLACE_LINGER_MS', 0, { min: 0, max: 100 }),
+        // Waiting for a placement slot is waiting for the database: same bound as a pool connection.
+        maxQueueWaitMs: dbConnectTimeoutMs,
       },
       url: endpoints.databaseUrl,
       poolMax: reader.int('INGRESS_DB_POOL_MAX', 10, { min: 1, max: 200 }),
       statementTimeoutMs: reader.int('INGRESS_DB_STATEMENT_TIMEOUT_MS', 2000, { min: 50, max: 120_000 }),
-      connectTimeoutMs: reader.int('INGRESS_DB_CONNECT_TIMEOUT_MS', 2000, { min: 50, max: 120_000 }),
+      connectTimeoutMs: dbConnectTimeoutMs,
     },
     endpoints,
     kafka: readKafkaClientSettings(reader, endpoints, 'ingress'),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DatabaseOperationError } from '../../../db/pgErrors.ts';
+import { RetriableError } from '../../runtime/errors/processingErrors.ts';
 import { EnqueueError } from '../reservations/reservationCommands.ts';
 import {
   decodeReservationCursor,
@@ -50,6 +51,9 @@ describe('problem mapping', () => {
     expect(
       problemFor(new DatabaseOperationError('x', Object.assign(new Error('no'), { code: '42P01' }))).status,
     ).toBe(500);
+    const busy = problemFor(new RetriableError('waited 2000 ms', { code: 'BATCH_QUEUE_TIMEOUT' }));
+    expect(busy.status).toBe(503);
+    expect(busy.headers['retry-after']).toBe('2');
     expect(
       problemFor(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))
         .status,

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { DatabaseOperationError } from '../../../db/pgErrors.ts';
+import { RetriableError } from '../../runtime/errors/processingErrors.ts';
 import { EnqueueError } from '../reservations/reservationCommands.ts';
 import {
   HttpProblem,
@@ -27,6 +28,10 @@ export function problemFor(error: unknown): HttpProblem {
     return error.retriable
       ? unavailableProblem('the database is unavailable; retry later', databaseRetryAfterSeconds, error)
       : internalProblem(error);
+  }
+  if (error instanceof RetriableError) {
+    // Waited too long for a placement slot (BATCH_QUEUE_TIMEOUT) or arrived while shutting down.
+    return unavailableProblem('the service is busy; retry later', databaseRetryAfterSeconds, error);
   }
   const code = (error as { code?: unknown }).code;
   switch (code) {

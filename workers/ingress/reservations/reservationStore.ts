@@ -186,9 +186,11 @@ export class ReservationStore {
   }
 
   /**
-   * Places a batch in one statement. A retriable failure (connection, timeout, deadlock) fails
-   * every item with it (answered 503); any other failure is rerun one item per statement, so
-   * only the request the database refuses fails, with its own error.
+   * Places a batch in one statement. A data error (SQLSTATE class 22 or 23: one request the
+   * database refuses) reruns the batch one request per statement, one at a time, so only the
+   * offender fails and the reruns never take more than this batch's one connection. Any other
+   * failure — retriable (connection, timeout) or systematic (a missing function, a privilege) —
+   * fails every item with it: rerunning would multiply the load for the same answer.
    */
   private async placeBatch(items: PlaceItem[]): Promise<BatchItemResult<PlaceRow>[]> {
     try {
@@ -207,10 +209,11 @@ export class ReservationStore {
       });
     } catch (error) {
       const failure = new DatabaseOperationError('placing a reservation request', error);
-      if (items.length === 1 || failure.retriable) {
-        return items.map(() => ({ ok: false, error: failure }));
-      }
-      return Promise.all(items.map(async (item) => (await this.placeBatch([item]))[0]!));
+      const dataError = /^2[23]/.test(failure.sqlState ?? '');
+      if (items.length === 1 || !dataError) return items.map(() => ({ ok: false, error: failure }));
+      const results: BatchItemResult<PlaceRow>[] = [];
+      for (const item of items) results.push((await this.placeBatch([item]))[0]!);
+      return results;
     }
   }
 

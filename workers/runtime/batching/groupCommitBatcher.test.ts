@@ -39,6 +39,32 @@ const item = (id: string, ...keys: string[]): Item => ({ id, keys: keys.length >
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('GroupCommitBatcher', () => {
+  it('refuses, as retriable, an item that waited longer than maxQueueWaitMs; one already running is not touched', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { batches, run } = controllableRunner();
+      const b = batcher({ maxBatchesInFlight: 1, maxQueueWaitMs: 100 }, run);
+      const running = b.submit(item('running'));
+      await nextTurn();
+      const waiting = b.submit(item('waiting'));
+      const outcome = waiting.then(
+        () => 'resolved',
+        (e: { retriable?: boolean; code?: string }) => `${e.code}:${e.retriable}`,
+      );
+      await nextTurn();
+      vi.advanceTimersByTime(150);
+      expect(await outcome).toBe('BATCH_QUEUE_TIMEOUT:true');
+      batches[0]!.finish();
+      expect(await running).toBe('done:running');
+      await nextTurn();
+      // The expired item never reached the runner.
+      expect(batches.map((x) => x.items.map((i) => i.id))).toEqual([['running']]);
+      await b.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('settles what arrives in one turn as one batch, and splits at the batch size', async () => {
     const { batches, run } = controllableRunner();
     const b = batcher({ maxBatchSize: 3, maxBatchesInFlight: 4 }, run);

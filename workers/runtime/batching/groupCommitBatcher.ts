@@ -12,6 +12,12 @@ export interface BatchingOptions {
   lingerMs: number;
   /** Transactions running at once; commands arriving meanwhile wait and form the next, larger batch. */
   maxBatchesInFlight: number;
+  /**
+   * Longest an item may wait for a batch before it is refused with a RetriableError (code
+   * BATCH_QUEUE_TIMEOUT); unset: no limit. Request paths set it so that overload or a stuck
+   * database answers "retry later" instead of queueing requests in memory without bound.
+   */
+  maxQueueWaitMs?: number;
 }
 
 /** Per item of a batch: its value or its own error. */
@@ -28,6 +34,8 @@ interface Waiting<C, R> {
   keys: readonly string[];
   resolve: (value: R) => void;
   reject: (error: unknown) => void;
+  /** Refuses the item if it is still queued at maxQueueWaitMs. */
+  deadline?: NodeJS.Timeout;
 }
 
 /**
@@ -79,10 +87,29 @@ export class GroupCommitBatcher<C, R> {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, keys: this.keysOf(item), resolve, reject });
+      const waiting: Waiting<C, R> = { item, keys: this.keysOf(item), resolve, reject };
+      const maxWait = this.options.maxQueueWaitMs;
+      if (maxWait !== undefined) {
+        waiting.deadline = setTimeout(() => this.expire(waiting, maxWait), maxWait);
+        waiting.deadline.unref();
+      }
+      this.queue.push(waiting);
       if (this.queue.length >= this.options.maxBatchSize) this.flush();
       else this.scheduleFlush();
     });
+  }
+
+  /** Refuses an item that waited too long for a batch (it is no longer queued once rejected). */
+  private expire(waiting: Waiting<C, R>, waitedMs: number): void {
+    const index = this.queue.indexOf(waiting);
+    if (index < 0) return;
+    this.queue.splice(index, 1);
+    waiting.reject(
+      new RetriableError(`waited ${waitedMs} ms for a ${this.name} batch`, { code: 'BATCH_QUEUE_TIMEOUT' }),
+    );
+    if (this.queue.length === 0 && this.batchesInFlight === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   /** Stops taking items, runs those already submitted without lingering, and resolves when no batch runs. */
@@ -140,7 +167,10 @@ export class GroupCommitBatcher<C, R> {
       else remaining.push(waiting);
     }
     this.queue.splice(0, this.queue.length, ...remaining);
-    for (const waiting of batch) for (const key of waiting.keys) this.busyKeys.add(key);
+    for (const waiting of batch) {
+      clearTimeout(waiting.deadline);
+      for (const key of waiting.keys) this.busyKeys.add(key);
+    }
     return batch;
   }
 
