@@ -6,6 +6,9 @@
  */
 export const advisoryLockNamespace = 0x666c7374; // 'flst'
 
+// Namespace 0x666c7175 ('flqu') holds the per-customer quota locks; only SQL takes them
+// (migrations 009 and 011, id = 32 bits of sha256(customer) computed by the ingress's store).
+
 /** Well-known lock ids inside `advisoryLockNamespace`. Never reuse a retired number. */
 export const advisoryLockIds = Object.freeze({
   /** Held for a whole `migrate()` run, in the migrated database. */

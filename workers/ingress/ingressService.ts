@@ -8,6 +8,7 @@ import { SchemaRegistryClient } from '../runtime/avro/schemaRegistryClient.ts';
 import { createLogger, type Logger } from '../runtime/observability/logger.ts';
 import { createMetricsRegistry, createProducerMetrics } from '../runtime/observability/metrics.ts';
 import { FleetProducer } from '../runtime/producer/fleetProducer.ts';
+import { CleanupStack } from '../runtime/worker/cleanupStack.ts';
 import { createIngressApp, type IngressApp } from './ingressApp.ts';
 import type { IngressConfig } from './ingressConfig.ts';
 
@@ -65,7 +66,7 @@ export class IngressService {
   private state: State = 'new';
   private starting: Promise<number> | undefined;
   private stopping: Promise<void> | undefined;
-  private cleanups: Array<{ name: string; run: () => Promise<void> | void }> = [];
+  private readonly cleanups: CleanupStack;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private built: IngressApp | undefined;
   private pool: pg.Pool | undefined;
@@ -76,6 +77,9 @@ export class IngressService {
     this.logger = options.logger ?? createLogger({ worker: 'ingress', level: config.logLevel });
     this.registry = options.registry ?? createMetricsRegistry({ worker: 'ingress' });
     this.now = options.now;
+    this.cleanups = new CleanupStack((error, step) =>
+      this.logger.error({ err: error, step }, 'ingress cleanup step failed'),
+    );
   }
 
   /** The Fastify app and its parts, once started. */
@@ -113,10 +117,10 @@ export class IngressService {
         onIdleClientError: (error) => logger.warn({ err: error.message }, 'idle database connection failed'),
       });
       this.pool = pool;
-      this.cleanups.push({ name: 'database pool', run: () => pool.end() });
+      this.cleanups.push(() => pool.end(), 'database pool');
 
       const redis = createIngressRedis(config, logger);
-      this.cleanups.push({ name: 'redis', run: () => closeRedis(redis) });
+      this.cleanups.push(() => closeRedis(redis), 'redis');
       // Serving before Redis answers would start every instance in its local fallback; an
       // unreachable Redis must not block the start either (the fallback is the plan for that).
       if (!(await redisReady(redis, config.redis.startTimeoutMs))) {
@@ -127,7 +131,7 @@ export class IngressService {
       }
 
       const registryClient = new SchemaRegistryClient(config.schemaRegistry);
-      this.cleanups.push({ name: 'schema registry client', run: () => registryClient.close() });
+      this.cleanups.push(() => registryClient.close(), 'schema registry client');
       const serde = new AvroSerde({ source: registryClient, readerTypes: loadReaderTypes() });
       const producer = new FleetProducer({
         client: config.kafka,
@@ -137,7 +141,7 @@ export class IngressService {
         logger,
       });
       this.producer = producer;
-      this.cleanups.push({ name: 'kafka producer', run: () => producer.stop() });
+      this.cleanups.push(() => producer.stop(), 'kafka producer');
       this.connectProducer();
 
       const built = await createIngressApp(config, {
@@ -149,7 +153,7 @@ export class IngressService {
         ...(this.now ? { now: this.now } : {}),
       });
       this.built = built;
-      this.cleanups.push({ name: 'http server', run: () => built.app.close() });
+      this.cleanups.push(() => built.app.close(), 'http server');
       await built.app.listen({ host: config.host, port: config.port });
       const address = built.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -200,14 +204,7 @@ export class IngressService {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     // Reverse order: the server first (no new requests), the clients it used after.
-    for (const cleanup of this.cleanups.reverse()) {
-      try {
-        await cleanup.run();
-      } catch (error) {
-        this.logger.error({ err: error, step: cleanup.name }, 'ingress cleanup step failed');
-      }
-    }
-    this.cleanups = [];
+    await this.cleanups.closeAll();
   }
 }
 

@@ -10,6 +10,7 @@ import { requestedCommandId } from './reservations/reservationCommands.ts';
 import {
   closedPort,
   IngressTestEnvironment,
+  type ReadCommand,
   readCommandsUntil,
   seededVehicleIds,
 } from './testing/ingressTestKit.ts';
@@ -66,6 +67,12 @@ async function orphanedPendingRow(
   return { ...row, endsAt };
 }
 
+/** The reservation id of a ReservationRequested record (undefined for other commands). */
+function requestedReservationId(record: ReadCommand): string | undefined {
+  return (record.value as { payload: Record<string, { reservationId?: string }> }).payload[requestedBranch]
+    ?.reservationId;
+}
+
 async function relayState(reservationId: string) {
   const result = await world.owner.query<{ relay_count: number; relayed: boolean; status: string }>(
     `SELECT relay_count, relayed_at IS NOT NULL AS relayed, status
@@ -91,17 +98,9 @@ describe('the pending-request relay', () => {
     expect(sweep).toEqual({ claimed: 1, published: 1, failed: 0 });
 
     const records = await readCommandsUntil(world.topic, world.registry, (read) =>
-      read.some(
-        (r) =>
-          (r.value as { payload: Record<string, { reservationId?: string }> }).payload[requestedBranch]
-            ?.reservationId === stale.reservationId,
-      ),
+      read.some((r) => requestedReservationId(r) === stale.reservationId),
     );
-    const relayed = records.filter(
-      (r) =>
-        (r.value as { payload: Record<string, { reservationId?: string }> }).payload[requestedBranch]
-          ?.reservationId === stale.reservationId,
-    );
+    const relayed = records.filter((r) => requestedReservationId(r) === stale.reservationId);
     expect(relayed).toHaveLength(1);
     const record = relayed[0]!;
     expect(record.key).toBe(stale.vehicleId);
@@ -120,11 +119,7 @@ describe('the pending-request relay', () => {
       },
     });
     // Nothing else was relayed: the young row is inside its own produce window, the decided one is done.
-    const relayedIds = records.map(
-      (r) =>
-        (r.value as { payload: Record<string, { reservationId?: string }> }).payload[requestedBranch]
-          ?.reservationId,
-    );
+    const relayedIds = records.map(requestedReservationId);
     expect(relayedIds).not.toContain(fresh.reservationId);
     expect(relayedIds).not.toContain(decided.reservationId);
 

@@ -56,9 +56,6 @@ export interface ReservationPage {
   next: { createdAt: string; reservationId: string } | null;
 }
 
-/** Two-int4 advisory lock namespace of the per-customer quota ('flqu', written out in migration 009); see db/advisoryLockKeys.ts for the scheme. */
-export const customerQuotaLockNamespace = 0x666c7175;
-
 interface PlaceRow {
   inserted_id: string | null;
   existing_id: string | null;

@@ -107,9 +107,7 @@ export class GroupCommitBatcher<C, R> {
     waiting.reject(
       new RetriableError(`waited ${waitedMs} ms for a ${this.name} batch`, { code: 'BATCH_QUEUE_TIMEOUT' }),
     );
-    if (this.queue.length === 0 && this.batchesInFlight === 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
-    }
+    this.wakeIfIdle();
   }
 
   /** Stops taking items, runs those already submitted without lingering, and resolves when no batch runs. */
@@ -194,9 +192,14 @@ export class GroupCommitBatcher<C, R> {
       this.batchesInFlight--;
       // Whatever queued meanwhile has waited long enough: it forms the next batch now.
       if (this.queue.length > 0) this.flush();
-      if (this.queue.length === 0 && this.batchesInFlight === 0) {
-        for (const wake of this.idleWaiters.splice(0)) wake();
-      }
+      this.wakeIfIdle();
+    }
+  }
+
+  /** Resolves close() once nothing is queued and no batch runs. */
+  private wakeIfIdle(): void {
+    if (this.queue.length === 0 && this.batchesInFlight === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 }

@@ -4,26 +4,26 @@
  * server or the database pool open.
  */
 export class CleanupStack {
-  private readonly steps: Array<() => Promise<void> | void> = [];
-  private readonly onError: (error: Error) => void;
+  private readonly steps: Array<{ run: () => Promise<void> | void; name: string | undefined }> = [];
+  private readonly onError: (error: Error, name: string | undefined) => void;
 
-  /** `onError` hears each failed step (a log line); it must not throw. */
-  constructor(onError: (error: Error) => void) {
+  /** `onError` hears each failed step and the name it was pushed with (a log line); it must not throw. */
+  constructor(onError: (error: Error, name: string | undefined) => void) {
     this.onError = onError;
   }
 
-  /** Registers the release of something just acquired. */
-  push(step: () => Promise<void> | void): void {
-    this.steps.push(step);
+  /** Registers the release of something just acquired; `name` says what, in error reports. */
+  push(run: () => Promise<void> | void, name?: string): void {
+    this.steps.push({ run, name });
   }
 
   /** Runs every registered step, newest first, once; later calls find nothing left to do. */
   async closeAll(): Promise<void> {
     for (let step = this.steps.pop(); step !== undefined; step = this.steps.pop()) {
       try {
-        await step();
+        await step.run();
       } catch (error) {
-        this.onError(error as Error);
+        this.onError(error as Error, step.name);
       }
     }
   }
