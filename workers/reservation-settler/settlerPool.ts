@@ -12,14 +12,30 @@ export interface SettlerPoolOptions {
 }
 
 /**
- * The settler's PostgreSQL pool. Its sessions plan every execution of the (named) settlement
- * statements for the tables as they are now (`plan_cache_mode = force_custom_plan`): a generic
- * plan cached while the tables were nearly empty — a fresh deployment, before autovacuum's first
- * ANALYZE — would keep scanning them sequentially as they grow, at a cost rising with every row.
+ * Session settings of the settler's connections. Every settlement statement is a key lookup
+ * driven by an array of at most a batch of ids, so the right plan is always the same shape —
+ * nested loops over primary-key and unique-index probes — whatever the tables' size or
+ * statistics. Planning it anew on every execution cost more PostgreSQL CPU than running it
+ * (measured: custom plans 1.6× the CPU of a batch of 64 and 2.3× of a batch of one), so the
+ * sessions keep one generic plan per named statement. A generic plan chosen from an empty
+ * table's statistics would scan sequentially for the connection's whole life; with sequential
+ * scans, hash and merge joins priced out, the planner takes the index plan at any size (a
+ * statement without a usable index would still get its scan: the settings are costs, not bans).
  */
+export const settlerSessionSettings: Readonly<Record<string, string>> = {
+  plan_cache_mode: 'force_generic_plan',
+  enable_seqscan: 'off',
+  enable_hashjoin: 'off',
+  enable_mergejoin: 'off',
+};
+
+/** The settler's PostgreSQL pool: its sessions carry `settlerSessionSettings`. */
 export function createSettlerPool(options: SettlerPoolOptions): pg.Pool {
   const url = new URL(options.connectionString);
   const existing = url.searchParams.get('options');
-  url.searchParams.set('options', `${existing ? `${existing} ` : ''}-c plan_cache_mode=force_custom_plan`);
+  const settings = Object.entries(settlerSessionSettings)
+    .map(([name, value]) => `-c ${name}=${value}`)
+    .join(' ');
+  url.searchParams.set('options', existing ? `${existing} ${settings}` : settings);
   return createPool({ ...options, connectionString: url.toString() });
 }

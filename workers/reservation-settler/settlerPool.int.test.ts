@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inSettlementTransaction } from './settlementTransaction.ts';
+import { settleReservationBatch } from './settleReservationBatch.ts';
+import { createSettlerPool, settlerSessionSettings } from './settlerPool.ts';
+import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
+import { createSettlementDatabase, type SettlementDatabase } from './testing/settlementDatabase.ts';
+
+let db: SettlementDatabase;
+let pool: pg.Pool;
+const clock = { nowMs: Date.now, newEventId: randomUUID };
+
+beforeAll(async () => {
+  db = await createSettlementDatabase({ vehicles: 20 });
+  // One session, so the plans cached below are the ones explained afterwards.
+  pool = createSettlerPool({
+    connectionString: db.fresh.urls.app,
+    applicationName: 'settler-pool-test',
+    max: 1,
+  });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.close();
+});
+
+/** The plan of a named statement the session prepared, executed with these SQL literals. */
+async function cachedPlan(name: string, literals: string[]): Promise<string> {
+  const client = await pool.connect();
+  try {
+    const prepared = await client.query('SELECT 1 FROM pg_prepared_statements WHERE name = $1', [name]);
+    expect(prepared.rowCount, `statement ${name} was prepared in this session`).toBe(1);
+    const plan = await client.query(`EXPLAIN EXECUTE "${name}"(${literals.join(', ')})`);
+    return plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+  } finally {
+    client.release();
+  }
+}
+
+const uuidArray = (ids: string[]): string => `ARRAY[${ids.map((id) => `'${id}'`).join(', ')}]::uuid[]`;
+
+describe('the settler pool', () => {
+  it('opens sessions with the settings that keep generic index plans', async () => {
+    const shown = await pool.query(
+      `SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`,
+      [Object.keys(settlerSessionSettings)],
+    );
+    expect(Object.fromEntries(shown.rows.map((r) => [r.name, r.setting]))).toEqual(settlerSessionSettings);
+  });
+
+  it('keeps index plans cached while the tables were empty after they have grown', async () => {
+    // Plans are cached now, on nearly empty tables without statistics: what a fresh deployment sees.
+    const first = requestCommand({ vehicleId: db.vehicles[0]!, fromHour: 1, toHour: 2 });
+    await inSettlementTransaction(pool, (client) => settleReservationBatch(client, [first], clock));
+    await inSettlementTransaction(pool, (client) =>
+      settleReservationBatch(
+        client,
+        [
+          cancellationCommand({
+            reservationId: first.reservationId,
+            vehicleId: first.vehicleId,
+            customerId: first.customerId,
+          }),
+        ],
+        clock,
+      ),
+    );
+    // Then the inbox grows by 20,000 rows; the session keeps the plans it cached.
+    await db.app.query(
+      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
+       SELECT gen_random_uuid(), 'bulk-' || (i % 500), $1::uuid,
+              tstzrange(timestamptz '2040-01-01' + i * interval '1 hour', timestamptz '2040-01-01' + (i + 1) * interval '1 hour', '[)'),
+              sha256(int4send(i))
+         FROM generate_series(1, 20000) AS i`,
+      [db.vehicles[1]],
+    );
+
+    const ids = uuidArray([randomUUID(), randomUUID()]);
+    const plans = [
+      await cachedPlan('settlement.lock_reservation_requests', [ids]),
+      await cachedPlan('settlement.decide_reservation_requests', [
+        `now()`,
+        ids,
+        `ARRAY['book', 'book']`,
+        `ARRAY[NULL, NULL]::text[]`,
+        uuidArray([randomUUID(), randomUUID()]),
+        uuidArray([randomUUID(), randomUUID()]),
+        `ARRAY['c1', 'c2']`,
+        `ARRAY[0, 0]`,
+        `ARRAY[1, 2]::bigint[]`,
+      ]),
+    ];
+    for (const plan of plans) {
+      expect(plan).toMatch(/Index Scan|Index Only Scan/);
+      expect(plan).not.toMatch(/Seq Scan on (reservation_requests|reservations)\b/);
+      expect(plan).not.toMatch(/Hash Join|Merge Join/);
+    }
+  });
+});
