@@ -18,9 +18,10 @@ export interface SettlerPoolOptions {
  * statistics. Planning it anew on every execution cost more PostgreSQL CPU than running it
  * (measured: custom plans 1.6× the CPU of a batch of 64 and 2.3× of a batch of one), so the
  * sessions keep one generic plan per named statement. A generic plan chosen from an empty
- * table's statistics would scan sequentially for the connection's whole life; with sequential
- * scans, hash and merge joins priced out, the planner takes the index plan at any size (a
- * statement without a usable index would still get its scan: the settings are costs, not bans).
+ * table's statistics would scan sequentially until an ANALYZE invalidates it (never, where
+ * autovacuum is off, as on the development machines); with sequential scans, hash and merge
+ * joins priced out, the planner takes the index plan at any size (a statement without a usable
+ * index would still get its scan: the settings are costs, not bans).
  */
 export const settlerSessionSettings: Readonly<Record<string, string>> = {
   plan_cache_mode: 'force_generic_plan',
