@@ -12,7 +12,7 @@ describe('settler configuration', () => {
     });
     const reader = new EnvReader({});
     expect(readSettlerSettings(reader).batching).toEqual({
-      maxBatchSize: 64,
+      maxBatchSize: 256,
       lingerMs: 0,
       maxBatchesInFlight: 2,
     });

@@ -60,7 +60,7 @@ export function readSettlerRouting(env: Readonly<Record<string, string | undefin
 export function readSettlerSettings(reader: EnvReader): SettlerSettings {
   return {
     batching: {
-      maxBatchSize: reader.int('SETTLER_BATCH_MAX', 64, { min: 1, max: 1000 }),
+      maxBatchSize: reader.int('SETTLER_BATCH_MAX', 256, { min: 1, max: 1000 }),
       lingerMs: reader.int('SETTLER_BATCH_LINGER_MS', 0, { min: 0, max: 1000 }),
       maxBatchesInFlight: reader.int('SETTLER_BATCHES_IN_FLIGHT', 2, { min: 1, max: 64 }),
     },

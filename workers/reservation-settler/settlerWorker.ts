@@ -33,9 +33,10 @@ export function createSettlerWorker(
     topics: [topics.commands],
     defaultMetricsPort: 9101,
     dependsOn: [postgresDependency],
-    // Each vehicle is serial, so vehicles in flight is what feeds a batch: 256 of them fill two
-    // batches of 64 while the previous ones commit and their events are acknowledged (P3 on
-    // 2 cores: 1,933 settlements/s at 32, ~4,000 at 128, ~5,000 at 256; docs/settler.md).
+    // Each vehicle is serial, so vehicles in flight is what feeds a batch: 1,024 of them fill two
+    // batches of 256 while the previous ones commit and their events are acknowledged (P3 on
+    // 2 cores, 2026-11-26: ~3,500-4,200/s at 256 in flight in batches of 64, 4,269 at 512/128,
+    // 5,837-6,202 at 1,024/256, 5,700 at 2,048/512; docs/settler.md).
     consumerDefaults: { ordering: 'key', maxConcurrency: settlerVehiclesInFlight },
     readerTypes: commandReaderTypes(topics.commands),
     createHandler: (resources) => createSettlerHandler(resources, topics),
@@ -43,7 +44,7 @@ export function createSettlerWorker(
 }
 
 /** The settler's default CONSUMER_MAX_CONCURRENCY: vehicles whose commands are in flight at once. */
-export const settlerVehiclesInFlight = 256;
+export const settlerVehiclesInFlight = 1024;
 
 /** Reads the configured commands topic with the schema of fleet.reservation.commands.v1 (its reader type). */
 function commandReaderTypes(commandsTopic: string): ReadonlyMap<string, AvroType> {
