@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { shippedPartitions } from '../topics/loadCatalog.ts';
 import {
   deploymentV1,
   horizontalPodAutoscalerV2,
@@ -34,10 +35,7 @@ const keda = manifest('./keda/scaledobject-reservation-settler.yaml');
 const hpa = manifest('./hpa/reservation-settler-hpa.yaml');
 const adapter = manifest('./hpa/prometheus-adapter-rules.yaml');
 
-const catalog = parse(readFileSync(new URL('../topics/catalog.yaml', import.meta.url), 'utf8')) as {
-  topics: Array<{ name: string; partitions: number }>;
-};
-const commandPartitions = catalog.topics.find((t) => t.name === 'fleet.reservation.commands.v1')?.partitions;
+const commandPartitions = shippedPartitions('fleet.reservation.commands.v1');
 
 describe('KEDA ScaledObject', () => {
   it('is a valid keda.sh/v1alpha1 ScaledObject', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopicCatalog, parseTopicCatalog, parseTopicCatalogYaml } from './loadCatalog.ts';
+import {
+  loadTopicCatalog,
+  parseTopicCatalog,
+  parseTopicCatalogYaml,
+  shippedPartitions,
+} from './loadCatalog.ts';
 import { CatalogError } from './topicsErrors.ts';
 
 /** A small valid catalog in its raw (YAML-parsed) form; tests break one thing at a time. */
@@ -96,6 +101,13 @@ describe('the shipped catalog', () => {
     expect(events?.key).toMatch(/^vehicle id/);
     expect(rentals).toMatchObject({ producer: 'upstream', consumers: ['rental-ledger'] });
     expect(rentals?.key).toMatch(/^rental id/);
+  });
+
+  it("answers a declared topic's partitions and refuses an undeclared topic", () => {
+    expect(shippedPartitions('fleet.reservation.events.v1')).toBe(12);
+    expect(() => shippedPartitions('fleet.nothing.here.v1')).toThrow(
+      /does not declare fleet\.nothing\.here\.v1/,
+    );
   });
 
   it('has a local profile that fits a single broker', () => {

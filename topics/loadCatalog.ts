@@ -22,6 +22,13 @@ export function loadTopicCatalog(file: string = defaultCatalogFile): TopicCatalo
   return parseTopicCatalogYaml(text, file);
 }
 
+/** Partitions of a topic of the shipped catalog; throws when the catalog does not declare it. */
+export function shippedPartitions(topicName: string): number {
+  const topic = loadTopicCatalog().topics.find((t) => t.name === topicName);
+  if (!topic) throw new Error(`${defaultCatalogFile} does not declare ${topicName}`);
+  return topic.partitions;
+}
+
 /** Parses and validates catalog YAML text; `source` names it in errors. */
 export function parseTopicCatalogYaml(text: string, source = 'catalog'): TopicCatalog {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });

@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { localVehicleCount } from '../../db/seeds/localVehicleCatalog.ts';
+import { shippedPartitions } from '../../topics/loadCatalog.ts';
 import { readSettlerSettings } from '../../workers/reservation-settler/settlerConfig.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { freePort, type IsolatedFleet } from '../doubleBooking/isolatedFleet.ts';
@@ -49,7 +50,8 @@ function setting(name: string, fallback: number): number {
 const customers = setting('BENCH_CUSTOMERS', 2000);
 /** The settler's shipped settings, for labelling what the fleet ran with. */
 const settlerDefaults = readSettlerSettings(new EnvReader({}));
-const partitions = 12;
+/** Partitions of the fleet's topics as shipped. */
+const partitions = shippedPartitions('fleet.reservation.commands.v1');
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);

@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { loadTopicCatalog } from '../../topics/loadCatalog.ts';
+import { shippedPartitions } from '../../topics/loadCatalog.ts';
 import type { SettlementCommand } from '../../workers/reservation-settler/settlementCommand.ts';
 import { createSettlementPipeline } from '../../workers/reservation-settler/settlementPipeline.ts';
 import { readSettlerSettings } from '../../workers/reservation-settler/settlerConfig.ts';
@@ -70,12 +70,8 @@ const seconds = option('seconds', 10);
 const rounds = option('rounds', 3);
 const pathOnly = args.includes('--path-only');
 const writeReport = !args.includes('--no-report') && !pathOnly;
-/** Partitions of the commands and events topics as shipped (topics/catalog.yaml): a batch's events go out as one ProduceRequest per partition. */
-const shippedPartitions = (() => {
-  const commands = loadTopicCatalog().topics.find((t) => t.name === 'fleet.reservation.commands.v1');
-  if (!commands) throw new Error('topics/catalog.yaml has no fleet.reservation.commands.v1');
-  return commands.partitions;
-})();
+/** Partitions of the commands and events topics as shipped: a batch's events go out as one ProduceRequest per partition. */
+const partitions = shippedPartitions('fleet.reservation.commands.v1');
 /** Periods are one-hour slots among this many, for the settler and pgbench alike. */
 const hourSlots = 100_000;
 
@@ -239,7 +235,7 @@ async function settleThroughRuntime(
 ): Promise<number> {
   const kafka = new SettlerKafkaFixture();
   try {
-    const topics = await kafka.createTopics('settle-rate', shippedPartitions);
+    const topics = await kafka.createTopics('settle-rate', partitions);
     for (let start = 0; start < commands.length; start += 10_000) {
       await kafka.produceCommands(topics.commands, commands.slice(start, start + 10_000));
       progress(`produced ${Math.min(start + 10_000, commands.length)}/${commands.length} commands`);
@@ -375,37 +371,22 @@ async function main(): Promise<void> {
     const baselineTps = median(baselineRates);
     const pathRate = median(pathRates);
     const lines: BenchLine[] = [];
+    const p3Line = (name: string, value: number): BenchLine => ({
+      id: 'P3',
+      name,
+      value,
+      unit: 'settlements/s',
+      ratio: value / baselineTps,
+      baseline: 'pgbench-single-insert',
+    });
     if (!pathOnly) {
-      const runtimeRate = median(runtimeRates);
-      lines.push({
-        id: 'P3',
-        name: 'settle-rate',
-        value: runtimeRate,
-        unit: 'settlements/s',
-        ratio: runtimeRate / baselineTps,
-        baseline: 'pgbench-single-insert',
-      });
+      lines.push(p3Line('settle-rate', median(runtimeRates)));
       // Diagnostic, once: as many vehicles in flight as pgbench has transactions in flight, where
       // batching has nothing to gather.
       progress(`real runtime, ${concurrency} vehicles in flight`);
-      const strictRate = await runtimeMeasure(concurrency, 0);
-      lines.push({
-        id: 'P3',
-        name: `settle-rate-${concurrency}-in-flight`,
-        value: strictRate,
-        unit: 'settlements/s',
-        ratio: strictRate / baselineTps,
-        baseline: 'pgbench-single-insert',
-      });
+      lines.push(p3Line(`settle-rate-${concurrency}-in-flight`, await runtimeMeasure(concurrency, 0)));
     }
-    lines.push({
-      id: 'P3',
-      name: 'settle-path',
-      value: pathRate,
-      unit: 'settlements/s',
-      ratio: pathRate / baselineTps,
-      baseline: 'pgbench-single-insert',
-    });
+    lines.push(p3Line('settle-path', pathRate));
     const check = await doubleBookingCheck(database, settled);
     for (const line of lines) console.log(formatBenchLine(line));
     console.log(check);
@@ -428,7 +409,7 @@ async function main(): Promise<void> {
           `pgbench concurrency ${concurrency} (clients = database sessions = transactions in flight); the settler: ${lanesInFlight} vehicles in flight (its shipped CONSUMER_MAX_CONCURRENCY unless --lanes), each vehicle serial, batched into at most SETTLER_BATCHES_IN_FLIGHT=${settings.batching.maxBatchesInFlight} transactions in flight on as many database sessions; settle-rate-${concurrency}-in-flight runs the runtime with only ${concurrency} vehicles in flight. ${commandCount} reservation requests per settler measure over ${vehicleCount} vehicles, random one-hour slots among ${hourSlots}; settler batching: SETTLER_BATCH_MAX=${settings.batching.maxBatchSize}, SETTLER_BATCH_LINGER_MS=${settings.batching.lingerMs}, SETTLER_BATCHES_IN_FLIGHT=${settings.batching.maxBatchesInFlight}.`,
           `Baseline: \`${baselineCommand}\`, one INSERT … ON CONFLICT DO NOTHING of a random reservation per transaction into a copy of fleet.reservations (same checks, primary key, exclusion constraint, vehicle foreign key).`,
           roundsNote,
-          `settle-rate: the real runtime in this process (commands pre-produced to a topic with the catalog's ${shippedPartitions} partitions, events to another; consumer engine, Avro, batched settlement, one event produced and acknowledged per command), timed from the first stored decision until every decision is stored and every event acknowledged; measured in every round, the median reported (the 32-in-flight diagnostic runs once).`,
+          `settle-rate: the real runtime in this process (commands pre-produced to a topic with the catalog's ${partitions} partitions, events to another; consumer engine, Avro, batched settlement, one event produced and acknowledged per command), timed from the first stored decision until every decision is stored and every event acknowledged; measured in every round, the median reported (the 32-in-flight diagnostic runs once).`,
           `settle-path: the same settlement pipeline without Kafka, ${lanesInFlight} lanes of vehicles submitting serially.`,
           `insert-reservation.sql: ${pgbenchScript.replace(/\s+/g, ' ').trim()}`,
           'The machine is shared (see the load average): when it is oversubscribed, pgbench’s 32 server processes and 2 client threads get a larger share of the CPU than the settler’s one Node process and at most SETTLER_BATCHES_IN_FLIGHT server processes; rounds vary accordingly.',
