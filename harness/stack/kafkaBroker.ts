@@ -40,8 +40,7 @@ export function kafkaBrokerService(config: StackConfig, log: (line: string) => v
           `${libs}/*`,
           'kafka.tools.StorageTool',
           'format',
-          '-t',
-          kraftClusterId(),
+          `--cluster-id=${kraftClusterId()}`,
           '-c',
           propertiesFile,
         ]);
@@ -109,8 +108,16 @@ export function brokerProperties(options: {
 }
 
 /** A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints. */
-function kraftClusterId(): string {
-  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+/**
+ * A random KRaft cluster id: 16 bytes in URL-safe base64, never starting with '-', which the
+ * storage tool's argument parser would read as an option (Kafka's own Uuid.randomUuid() rejects
+ * those ids for the same reason; one in 64 random ids would otherwise fail the first format).
+ */
+export function kraftClusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function splitHostPort(hostPort: string): [string, number] {
