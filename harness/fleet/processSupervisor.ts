@@ -133,6 +133,12 @@ export class ProcessSupervisor {
     await this.waitReady(s, Math.max(1, deadline - Date.now()));
   }
 
+  /** SIGKILL to every process now, without restarts: the operator's second Ctrl-C. */
+  kill(): void {
+    this.stopping = true;
+    for (const s of this.supervised) s.child?.kill('SIGKILL');
+  }
+
   /** SIGTERM to every process, SIGKILL to those still running after `graceMs`. */
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;

@@ -2,9 +2,11 @@
  * `npm start`: the whole fleet on the local stack, in the foreground.
  * Brings up the stack, applies topics, schemas and migrations (and seeds the local vehicle
  * catalog), then runs every worker under one supervisor with prefixed logs. Ctrl-C or
- * SIGTERM drains the workers and stops what this run started, stack services included.
+ * SIGTERM drains the workers and stops what this run started, stack services included; a
+ * second Ctrl-C (a second or more later) kills the workers and exits 1.
  */
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
+import { repeatedSignalWindowMs } from '../../workers/runtime/worker/shutdownSignals.ts';
 import { LocalStack } from '../stack/localStack.ts';
 import { loadStackConfig, repoRoot } from '../stack/stackConfig.ts';
 import { fleetProcesses } from './fleetProcesses.ts';
@@ -20,13 +22,16 @@ async function main(): Promise<void> {
   for (const [name, outcome] of outcomes) console.log(`${name.padEnd(16)} ${outcome}`);
 
   const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses);
-  let shuttingDown = false;
+  let shutdownAt: number | undefined;
   const shutdown = async (signal: string): Promise<void> => {
-    if (shuttingDown) {
-      console.log(`\n${signal} again: forcing exit`);
+    if (shutdownAt !== undefined) {
+      // One Ctrl-C arrives twice: from the terminal and forwarded by npm.
+      if (performance.now() - shutdownAt < repeatedSignalWindowMs) return;
+      console.log(`\n${signal} again: killing the fleet's processes (SIGKILL) and exiting`);
+      supervisor.kill();
       process.exit(1);
     }
-    shuttingDown = true;
+    shutdownAt = performance.now();
     console.log(`\n== ${signal}: draining the fleet`);
     await supervisor.stop();
     if (startedHere.size > 0 && process.env.KEEP_STACK !== '1') {

@@ -1,6 +1,7 @@
 // The HTTP ingress process: `node workers/ingress/main.ts`. Configuration comes from the
 // environment (workers/ingress/README.md); SIGTERM/SIGINT close it gracefully and exit 0.
 import { ConfigError } from '../runtime/config/configError.ts';
+import { stopOnSignals } from '../runtime/worker/shutdownSignals.ts';
 import { loadIngressConfig } from './ingressConfig.ts';
 
 let config: ReturnType<typeof loadIngressConfig>;
@@ -26,28 +27,15 @@ try {
   process.exit(1);
 }
 
-let signals = 0;
-function onSignal(signal: NodeJS.Signals): void {
-  signals++;
-  if (signals > 1) {
-    service.logger.error({ signal }, 'second signal: forcing exit');
-    process.exit(1);
-  }
-  service.logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
-  // In-flight requests finish (each is bounded by the produce and statement timeouts); past the
-  // shutdown timeout something is stuck, and exiting non-zero says so.
-  const force = setTimeout(() => {
-    service.logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out: forcing exit');
-    process.exit(1);
-  }, config.shutdownTimeoutMs);
-  force.unref();
-  service.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      service.logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-}
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+// In-flight requests finish (each is bounded by the produce and statement timeouts); past the
+// shutdown timeout something is stuck, and the exit is forced.
+stopOnSignals({
+  logger: service.logger,
+  message: 'shutting down',
+  fields: { timeoutMs: config.shutdownTimeoutMs },
+  forceAfterMs: config.shutdownTimeoutMs,
+  stop: async () => {
+    await service.stop();
+    return 0;
+  },
+});

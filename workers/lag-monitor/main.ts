@@ -1,9 +1,10 @@
 /**
  * The lag monitor process (`npm run lag-monitor`): polls consumer-group offsets, serves
  * /metrics, /healthz, /readyz and /v1/lag on METRICS_PORT (default 9104). SIGTERM/SIGINT stop
- * it and exit 0; a second signal, or a stop that hangs, exits 1; bad configuration exits 78.
+ * it and exit 0; a second signal, or a stop that hangs, forces the exit; bad configuration exits 78.
  */
 import { ConfigError } from '../runtime/config/configError.ts';
+import { stopOnSignals } from '../runtime/worker/shutdownSignals.ts';
 import { lagMonitorName, type RunningLagMonitor, startLagMonitor } from './startLagMonitor.ts';
 
 /** Longest a stop may take before the process exits anyway. */
@@ -21,26 +22,12 @@ try {
   process.exit(1);
 }
 
-let signals = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
-  signals++;
-  if (signals > 1) {
-    running.logger.error({ signal }, 'second signal: forcing exit');
-    process.exit(1);
-  }
-  running.logger.info({ signal }, 'stopping');
-  const force = setTimeout(() => {
-    running.logger.error({ stopTimeoutMs }, 'stop timed out: forcing exit');
-    process.exit(1);
-  }, stopTimeoutMs);
-  force.unref();
-  void running.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      running.logger.error({ err: error }, 'stop failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+stopOnSignals({
+  logger: running.logger,
+  message: 'stopping',
+  forceAfterMs: stopTimeoutMs,
+  stop: async () => {
+    await running.stop();
+    return 0;
+  },
+});

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/configError.ts';
 import { EnvReader } from '../config/envReader.ts';
@@ -75,6 +77,28 @@ describe('createLogger', () => {
       config: { databaseUrl: 'postgresql://fleet:[REDACTED]@127.0.0.1:5432/fleet' },
     });
     expect(lines[1]).toMatchObject({ err: { type: 'Error' } });
+  });
+
+  it('writes stdout synchronously: the last line before a SIGKILL reaches the pipe', () => {
+    // A forced exit logs one line and SIGKILLs itself; an asynchronous destination loses it.
+    const loggerModule = fileURLToPath(new URL('./logger.ts', import.meta.url));
+    const script = `
+      import { createLogger } from ${JSON.stringify(loggerModule)};
+      const logger = createLogger({ worker: 'kill-test', level: 'info' });
+      for (let i = 0; i < 50; i++) logger.info({ i }, 'filler');
+      logger.error({}, 'last words');
+      process.kill(process.pid, 'SIGKILL');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
+    expect(child.signal).toBe('SIGKILL');
+    const messages = child.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toHaveLength(51);
+    expect(messages.at(-1)).toBe('last words');
   });
 
   it('leaves text without credentials untouched', () => {

@@ -118,8 +118,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       log: (object) => maskSecretsDeep(object, 0) as Record<string, unknown>,
     },
   };
-  // Default destination: synchronous stdout, so the last lines before a crash are not lost.
-  return options.destination ? pino(loggerOptions, options.destination) : pino(loggerOptions);
+  // Default destination: synchronous stdout, so the last lines before a crash or a forced exit
+  // (SIGKILL on itself, shutdownSignals.ts) are not lost. pino's own default is asynchronous.
+  return pino(loggerOptions, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 function levelFromEnvironment(): LogLevel {

@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runWorkerMain } from '../worker/workerMain.ts';
 
 const topic = process.env.TEST_TOPIC ?? '';
+/** How long each message stays in flight (ms): long enough that a signal finds work running. */
+const handlerMs = Number(process.env.TEST_HANDLER_MS ?? 20);
 await runWorkerMain<Buffer | null>({
   name: 'echo-test',
   groupId: process.env.TEST_GROUP ?? '',
@@ -14,7 +16,7 @@ await runWorkerMain<Buffer | null>({
   decoder: (value) => value,
   createHandler: async () => ({
     handler: async () => {
-      await sleep(20); // in flight when SIGTERM arrives
+      await sleep(handlerMs); // in flight when the signal arrives
     },
   }),
 });

@@ -1,11 +1,13 @@
 import { ConfigError } from '../config/configError.ts';
 import { type RunningWorker, startWorker, type WorkerModule } from './runWorker.ts';
+import { stopOnSignals } from './shutdownSignals.ts';
 
 /**
  * Runs a worker as a process: starts it, then on SIGTERM/SIGINT drains in-flight work,
- * commits, leaves the group and exits 0. A second signal, or a drain that outlives
- * WORKER_DRAIN_TIMEOUT_MS, forces the exit with code 1. SIGUSR2 is the operator's
- * "resume dead-lettering" command after a DLQ cap (see runbooks/dlq-triage-and-replay.md).
+ * commits, leaves the group and exits 0. A second signal (not the same one delivered twice
+ * within a second), or a drain that outlives WORKER_DRAIN_TIMEOUT_MS + 10 s, forces the exit
+ * (shutdownSignals.ts). SIGUSR2 is the operator's "resume dead-lettering" command after a DLQ
+ * cap (see runbooks/dlq-triage-and-replay.md).
  */
 export async function runWorkerMain<V>(module: WorkerModule<V>): Promise<void> {
   let worker: RunningWorker<V>;
@@ -20,27 +22,17 @@ export async function runWorkerMain<V>(module: WorkerModule<V>): Promise<void> {
     process.exit(1);
   }
   const drainTimeoutMs = Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 20_000);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      worker.logger.error({ signal }, 'second signal: forcing exit');
-      process.exit(1);
-    }
-    worker.logger.info({ signal, drainTimeoutMs }, 'draining');
-    const force = setTimeout(() => {
-      worker.logger.error({ drainTimeoutMs }, 'drain and stop timed out: forcing exit');
-      process.exit(1);
-    }, drainTimeoutMs + 10_000);
-    force.unref();
-    void (async () => {
+  stopOnSignals({
+    logger: worker.logger,
+    message: 'draining',
+    fields: { drainTimeoutMs },
+    forceAfterMs: drainTimeoutMs + 10_000,
+    stop: async () => {
       const drained = await worker.drain(drainTimeoutMs);
       await worker.stop();
-      process.exit(drained ? 0 : 1);
-    })();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+      return drained ? 0 : 1;
+    },
+  });
   process.on('SIGUSR2', () => {
     worker.logger.warn({ degraded: worker.caps.degradedReason() }, 'operator resumed dead-lettering');
     worker.caps.resume();
