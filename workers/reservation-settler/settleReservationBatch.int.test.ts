@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../db/pool.ts';
 import { PermanentError } from '../runtime/errors/processingErrors.ts';
+import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
@@ -10,6 +12,7 @@ import { cancellationCommand, requestCommand } from './testing/settlementCommand
 import {
   createSettlementDatabase,
   overlappingConfirmedPairs,
+  recordPendingRequests,
   type SettlementDatabase,
 } from './testing/settlementDatabase.ts';
 
@@ -17,16 +20,38 @@ let db: SettlementDatabase;
 const clock: SettlementClock = { nowMs: Date.now, newEventId: randomUUID };
 
 beforeAll(async () => {
-  db = await createSettlementDatabase({ vehicles: 40 });
+  db = await createSettlementDatabase({ vehicles: 80 });
 });
 
 afterAll(async () => {
   await db?.close();
 });
 
-/** One settlement transaction over `commands`, as the settler runs it. */
+type SettleBatch = (commands: SettlementCommand[], pool: pg.Pool) => Promise<CommandResult[]>;
+
+/**
+ * Every test below runs through both ways a batch is settled: the locked transaction alone, and
+ * the settler's path — the one-statement fast path first, the locked transaction for the rest.
+ * Each gets its own 40 vehicles of the database.
+ */
+const settlementPaths: { name: string; vehicleOffset: number; run: SettleBatch }[] = [
+  {
+    name: 'one locked transaction',
+    vehicleOffset: 0,
+    run: (commands, pool) =>
+      inSettlementTransaction(pool, (client) => settleReservationBatch(client, commands, clock)),
+  },
+  {
+    name: 'the fast path, then the locked transaction (settleCommandBatch)',
+    vehicleOffset: 40,
+    run: (commands, pool) => settleCommandBatch(pool, commands, clock),
+  },
+];
+let path = settlementPaths[0]!;
+
+/** Settles `commands` as one batch through the path under test. */
 function settle(commands: SettlementCommand[], pool = db.app): Promise<CommandResult[]> {
-  return inSettlementTransaction(pool, (client) => settleReservationBatch(client, commands, clock));
+  return path.run(commands, pool);
 }
 
 function settled(result: CommandResult | undefined): Settlement {
@@ -38,323 +63,347 @@ async function settleOne(command: SettlementCommand): Promise<Settlement> {
   return settled((await settle([command]))[0]);
 }
 
-const vehicle = (index: number): string => db.vehicles[index]!;
+const vehicle = (index: number): string => db.vehicles[path.vehicleOffset + index]!;
 
-describe('settling reservation requests in PostgreSQL', () => {
-  it('confirms a batch of requests on distinct vehicles in one transaction, with the events the rows say', async () => {
-    const commands = [0, 1, 2].map((i) =>
-      requestCommand({ vehicleId: vehicle(i), fromHour: 10, toHour: 20 }),
-    );
-    const results = (await settle(commands)).map(settled);
-    expect(results.map((s) => [s.outcome, s.replayed, s.key])).toEqual(
-      commands.map((c) => ['confirmed', false, c.vehicleId]),
-    );
-    const rows = await db.app.query(
-      `SELECT r.reservation_id::text AS id, r.status, r.decided_status, r.decision_event_id::text AS event_id,
+describe.each(settlementPaths)('through $name', (under) => {
+  beforeAll(() => {
+    path = under;
+  });
+
+  describe('settling reservation requests in PostgreSQL', () => {
+    it('confirms a batch of requests on distinct vehicles in one transaction, with the events the rows say', async () => {
+      const commands = [0, 1, 2].map((i) =>
+        requestCommand({ vehicleId: vehicle(i), fromHour: 10, toHour: 20 }),
+      );
+      const results = (await settle(commands)).map(settled);
+      expect(results.map((s) => [s.outcome, s.replayed, s.key])).toEqual(
+        commands.map((c) => ['confirmed', false, c.vehicleId]),
+      );
+      const rows = await db.app.query(
+        `SELECT r.reservation_id::text AS id, r.status, r.decided_status, r.decision_event_id::text AS event_id,
               r.decision_command_id::text AS command_id, r.decided_offset::int AS decided_offset, b.status AS booking
          FROM fleet.reservation_requests r JOIN fleet.reservations b ON b.id = r.reservation_id
         WHERE r.reservation_id = ANY($1::uuid[]) ORDER BY r.reservation_id`,
-      [commands.map((c) => c.reservationId)],
-    );
-    expect(rows.rows).toHaveLength(3);
-    for (const row of rows.rows) {
-      const command = commands.find((c) => c.reservationId === row.id)!;
-      const event = results.find((s) => s.event.eventId === row.event_id)!.event;
-      expect(row).toMatchObject({
-        status: 'confirmed',
-        decided_status: 'confirmed',
-        booking: 'confirmed',
-        command_id: command.commandId,
-        decided_offset: command.position.offset,
-      });
-      expect(event.causationId).toBe(command.commandId);
-      expect(event.correlationId).toBe(command.correlationId);
-      expect(event.payload).toEqual({
-        'dev.fleetstream.reservation.ReservationConfirmed': {
-          reservationId: command.reservationId,
-          customerId: command.customerId,
-          vehicleId: command.vehicleId,
-          startsAt: command.startsAtMs,
-          endsAt: command.endsAtMs,
-          confirmedAt: event.occurredAt,
+        [commands.map((c) => c.reservationId)],
+      );
+      expect(rows.rows).toHaveLength(3);
+      for (const row of rows.rows) {
+        const command = commands.find((c) => c.reservationId === row.id)!;
+        const event = results.find((s) => s.event.eventId === row.event_id)!.event;
+        expect(row).toMatchObject({
+          status: 'confirmed',
+          decided_status: 'confirmed',
+          booking: 'confirmed',
+          command_id: command.commandId,
+          decided_offset: command.position.offset,
+        });
+        expect(event.causationId).toBe(command.commandId);
+        expect(event.correlationId).toBe(command.correlationId);
+        expect(event.payload).toEqual({
+          'dev.fleetstream.reservation.ReservationConfirmed': {
+            reservationId: command.reservationId,
+            customerId: command.customerId,
+            vehicleId: command.vehicleId,
+            startsAt: command.startsAtMs,
+            endsAt: command.endsAtMs,
+            confirmedAt: event.occurredAt,
+          },
+        });
+      }
+    });
+
+    it('rejects an overlapping request with reason overlap and confirms a back-to-back one', async () => {
+      const first = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 10, toHour: 20 }));
+      const overlapping = await settleOne(
+        requestCommand({ vehicleId: vehicle(3), fromHour: 19, toHour: 30 }),
+      );
+      const before = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 0, toHour: 10 }));
+      const after = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 20, toHour: 25 }));
+      expect([first.outcome, overlapping.outcome, before.outcome, after.outcome]).toEqual([
+        'confirmed',
+        'rejected',
+        'confirmed',
+        'confirmed',
+      ]);
+      expect(overlapping.reason).toBe('overlap');
+      expect(overlapping.event.payload).toMatchObject({
+        'dev.fleetstream.reservation.ReservationRejected': {
+          rejectedRequest: 'reservation',
+          reason: 'overlap',
         },
       });
-    }
-  });
-
-  it('rejects an overlapping request with reason overlap and confirms a back-to-back one', async () => {
-    const first = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 10, toHour: 20 }));
-    const overlapping = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 19, toHour: 30 }));
-    const before = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 0, toHour: 10 }));
-    const after = await settleOne(requestCommand({ vehicleId: vehicle(3), fromHour: 20, toHour: 25 }));
-    expect([first.outcome, overlapping.outcome, before.outcome, after.outcome]).toEqual([
-      'confirmed',
-      'rejected',
-      'confirmed',
-      'confirmed',
-    ]);
-    expect(overlapping.reason).toBe('overlap');
-    expect(overlapping.event.payload).toMatchObject({
-      'dev.fleetstream.reservation.ReservationRejected': {
-        rejectedRequest: 'reservation',
-        reason: 'overlap',
-      },
-    });
-    expect(await overlappingConfirmedPairs(db.app)).toBe(0);
-  });
-
-  it('rejects an unknown vehicle and a retired one as unknown_vehicle, keeping the finer reason in the row', async () => {
-    const unknown = requestCommand({ vehicleId: randomUUID(), fromHour: 1, toHour: 2 });
-    const retired = requestCommand({ vehicleId: db.retiredVehicle, fromHour: 1, toHour: 2 });
-    const [a, b] = (await settle([unknown, retired])).map(settled);
-    expect([a?.outcome, a?.reason, b?.outcome, b?.reason]).toEqual([
-      'rejected',
-      'unknown_vehicle',
-      'rejected',
-      'unknown_vehicle',
-    ]);
-    const reasons = await db.app.query(
-      'SELECT decision_reason FROM fleet.reservation_requests WHERE reservation_id = ANY($1::uuid[]) ORDER BY decision_reason',
-      [[unknown.reservationId, retired.reservationId]],
-    );
-    expect(reasons.rows.map((r) => r.decision_reason)).toEqual(['unknown_vehicle', 'vehicle_retired']);
-    expect(
-      (
-        await db.app.query('SELECT count(*)::int AS n FROM fleet.reservations WHERE vehicle_id = $1', [
-          db.retiredVehicle,
-        ])
-      ).rows[0].n,
-    ).toBe(0);
-  });
-
-  it('re-emits the stored decision on replay: the same event, nothing decided twice', async () => {
-    const winner = requestCommand({ vehicleId: vehicle(4), fromHour: 0, toHour: 5 });
-    const loser = requestCommand({ vehicleId: vehicle(4), fromHour: 1, toHour: 6 });
-    const firstWinner = await settleOne(winner);
-    const firstLoser = await settleOne(loser);
-    // The loser's period is free again only in a world where the winner was not decided; a replay must not "retry" it.
-    const replayed = (await settle([winner])).map(settled).concat((await settle([loser])).map(settled));
-    expect(replayed.map((s) => s.replayed)).toEqual([true, true]);
-    expect(replayed.map((s) => s.event)).toEqual([firstWinner.event, firstLoser.event]);
-    // A replay produced with another command id (e.g. re-produced by a relay) finds the same decision.
-    const again = await settleOne({ ...loser, commandId: randomUUID() });
-    expect(again.event).toEqual(firstLoser.event);
-  });
-
-  it('records a request no ingress recorded, and settles one the ingress recorded as pending', async () => {
-    const recorded = requestCommand({ vehicleId: vehicle(5), fromHour: 0, toHour: 3 });
-    await db.app.query(
-      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), 'key-1', $6)`,
-      [
-        recorded.reservationId,
-        recorded.customerId,
-        recorded.vehicleId,
-        new Date(recorded.startsAtMs).toISOString(),
-        new Date(recorded.endsAtMs).toISOString(),
-        Buffer.alloc(32, 7),
-      ],
-    );
-    const unrecorded = requestCommand({ vehicleId: vehicle(6), fromHour: 0, toHour: 3 });
-    const [a, b] = (await settle([recorded, unrecorded])).map(settled);
-    expect([a?.outcome, b?.outcome]).toEqual(['confirmed', 'confirmed']);
-    const rows = await db.app.query(
-      'SELECT idempotency_key, octet_length(request_hash) AS hash_bytes FROM fleet.reservation_requests WHERE reservation_id = ANY($1::uuid[]) ORDER BY idempotency_key NULLS LAST',
-      [[recorded.reservationId, unrecorded.reservationId]],
-    );
-    expect(rows.rows).toEqual([
-      { idempotency_key: 'key-1', hash_bytes: 32 },
-      { idempotency_key: null, hash_bytes: 32 },
-    ]);
-  });
-
-  it('refuses a command that contradicts its recorded request without failing the rest of the batch', async () => {
-    const original = requestCommand({ vehicleId: vehicle(7), fromHour: 0, toHour: 3, customerId: 'alice' });
-    await settleOne(original);
-    const forged = { ...original, commandId: randomUUID(), customerId: 'mallory' };
-    const neighbour = requestCommand({ vehicleId: vehicle(8), fromHour: 0, toHour: 3 });
-    const [forgedResult, neighbourResult] = await settle([forged, neighbour]);
-    expect(forgedResult?.ok).toBe(false);
-    expect(forgedResult?.ok === false && forgedResult.error).toBeInstanceOf(PermanentError);
-    expect(settled(neighbourResult).outcome).toBe('confirmed');
-  });
-
-  it('re-emits a decision made elsewhere (the ingress withdrawing a request) with a stable id and whole milliseconds', async () => {
-    const withdrawn = requestCommand({ vehicleId: vehicle(13), fromHour: 0, toHour: 3 });
-    await db.app.query(
-      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
-       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
-      [
-        withdrawn.reservationId,
-        withdrawn.customerId,
-        withdrawn.vehicleId,
-        new Date(withdrawn.startsAtMs).toISOString(),
-        new Date(withdrawn.endsAtMs).toISOString(),
-        Buffer.alloc(32),
-      ],
-    );
-    await db.app.query(
-      `UPDATE fleet.reservation_requests SET status = 'rejected', decision_reason = 'enqueue_failed',
-              decided_at = now() - interval '1.2345 milliseconds' WHERE reservation_id = $1`,
-      [withdrawn.reservationId],
-    );
-    const first = await settleOne(withdrawn);
-    const second = await settleOne(withdrawn);
-    expect(first).toMatchObject({ outcome: 'rejected', reason: 'unspecified', replayed: true });
-    expect(first.event.payload).toMatchObject({
-      'dev.fleetstream.reservation.ReservationRejected': { reason: 'unspecified', detail: 'enqueue_failed' },
-    });
-    expect(Number.isInteger(first.event.occurredAt)).toBe(true);
-    expect(second.event).toEqual(first.event);
-  });
-
-  it('refuses a batch holding two commands of one vehicle (the batcher never builds one)', async () => {
-    const a = requestCommand({ vehicleId: vehicle(9), fromHour: 0, toHour: 3 });
-    const b = requestCommand({ vehicleId: vehicle(9), fromHour: 5, toHour: 8 });
-    await expect(settle([a, b])).rejects.toThrow(/two commands of one reservation or vehicle/);
-    const rows = await db.app.query(
-      'SELECT count(*)::int AS n FROM fleet.reservation_requests WHERE vehicle_id = $1',
-      [vehicle(9)],
-    );
-    expect(rows.rows[0].n).toBe(0);
-  });
-});
-
-describe('settling cancellations in PostgreSQL', () => {
-  it("cancels the owner's confirmed reservation, frees its period, and re-emits the same events on replay", async () => {
-    const booking = requestCommand({ vehicleId: vehicle(10), fromHour: 0, toHour: 10, customerId: 'owner' });
-    const confirmed = await settleOne(booking);
-    const blocked = await settleOne(requestCommand({ vehicleId: vehicle(10), fromHour: 2, toHour: 4 }));
-    expect(blocked.reason).toBe('overlap');
-
-    const cancel = cancellationCommand({
-      reservationId: booking.reservationId,
-      vehicleId: vehicle(10),
-      customerId: 'owner',
-    });
-    const cancelled = await settleOne(cancel);
-    expect(cancelled.outcome).toBe('cancelled');
-    expect(cancelled.event.payload).toEqual({
-      'dev.fleetstream.reservation.ReservationCancelled': {
-        reservationId: booking.reservationId,
-        customerId: 'owner',
-        vehicleId: vehicle(10),
-        cancelledAt: cancelled.event.occurredAt,
-      },
-    });
-    const rebooked = await settleOne(requestCommand({ vehicleId: vehicle(10), fromHour: 2, toHour: 4 }));
-    expect(rebooked.outcome).toBe('confirmed');
-
-    // Replays: the cancellation, a second cancellation by the owner, and the original request.
-    expect((await settleOne(cancel)).event).toEqual(cancelled.event);
-    expect((await settleOne({ ...cancel, commandId: randomUUID() })).event).toEqual(cancelled.event);
-    expect((await settleOne(booking)).event).toEqual(confirmed.event);
-    const row = await db.app.query(
-      'SELECT status, decided_status FROM fleet.reservation_requests WHERE reservation_id = $1',
-      [booking.reservationId],
-    );
-    expect(row.rows[0]).toEqual({ status: 'cancelled', decided_status: 'confirmed' });
-    expect(await overlappingConfirmedPairs(db.app)).toBe(0);
-  });
-
-  it('refuses a cancellation by someone else exactly like one of an unknown reservation, and keeps the booking', async () => {
-    const booking = requestCommand({ vehicleId: vehicle(11), fromHour: 0, toHour: 10, customerId: 'owner' });
-    await settleOne(booking);
-    const byStranger = await settleOne(
-      cancellationCommand({
-        reservationId: booking.reservationId,
-        vehicleId: vehicle(11),
-        customerId: 'stranger',
-      }),
-    );
-    const unknownId = randomUUID();
-    const ofUnknown = await settleOne(
-      cancellationCommand({ reservationId: unknownId, vehicleId: vehicle(11), customerId: 'stranger' }),
-    );
-    const shape = (s: Settlement) => {
-      const rejected = (s.event.payload as unknown as Record<string, Record<string, unknown>>)[
-        'dev.fleetstream.reservation.ReservationRejected'
-      ]!;
-      return { ...rejected, reservationId: 'x', rejectedAt: 0 };
-    };
-    expect(byStranger.outcome).toBe('rejected');
-    expect(shape(byStranger)).toEqual(shape(ofUnknown));
-    expect(shape(byStranger)).toMatchObject({
-      rejectedRequest: 'cancellation',
-      reason: 'not_found',
-      customerId: 'stranger',
-      startsAt: null,
-    });
-    const rows = await db.app.query(
-      `SELECT (SELECT status FROM fleet.reservations WHERE id = $1) AS booking,
-              (SELECT array_agg(reason ORDER BY reason) FROM fleet.cancellation_decisions WHERE reservation_id IN ($1, $2)) AS reasons`,
-      [booking.reservationId, unknownId],
-    );
-    expect(rows.rows[0]).toEqual({ booking: 'confirmed', reasons: ['not_found', 'not_owner'] });
-  });
-
-  it('cancels a request that is still pending; its own command then re-emits that cancellation', async () => {
-    const booking = requestCommand({ vehicleId: vehicle(12), fromHour: 0, toHour: 10 });
-    await db.app.query(
-      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
-       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
-      [
-        booking.reservationId,
-        booking.customerId,
-        booking.vehicleId,
-        new Date(booking.startsAtMs).toISOString(),
-        new Date(booking.endsAtMs).toISOString(),
-        Buffer.alloc(32),
-      ],
-    );
-    const cancelled = await settleOne(
-      cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(12) }),
-    );
-    expect(cancelled.outcome).toBe('cancelled');
-    const late = await settleOne(booking);
-    expect(late).toMatchObject({ outcome: 'cancelled', replayed: true });
-    expect(late.event).toEqual(cancelled.event);
-    expect(
-      (
-        await db.app.query('SELECT count(*)::int AS n FROM fleet.reservations WHERE id = $1', [
-          booking.reservationId,
-        ])
-      ).rows[0].n,
-    ).toBe(0);
-  });
-});
-
-describe('two settlers racing on the same commands (a zombie and the new owner)', () => {
-  it('never double-books, decides each request once, and both announce the same decisions', async () => {
-    const other = createPool({ connectionString: db.fresh.urls.app, applicationName: 'zombie', max: 4 });
-    try {
-      const vehicles = [20, 21, 22, 23].map(vehicle);
-      // 6 rounds of 4 vehicles, each round's requests overlapping the previous round's on purpose.
-      const rounds = Array.from({ length: 6 }, (_, round) =>
-        vehicles.map((vehicleId, i) =>
-          requestCommand({ vehicleId, fromHour: round * 3 + i, toHour: round * 3 + i + 5 }),
-        ),
-      );
-      const fromA: Settlement[] = [];
-      const fromB: Settlement[] = [];
-      for (const round of rounds) {
-        // Same commands, opposite order, two connections pools: the transactions contend on every row.
-        const [a, b] = await Promise.all([settle(round), settle([...round].reverse(), other)]);
-        fromA.push(...a.map(settled));
-        fromB.push(...[...b].reverse().map(settled));
-      }
-      expect(fromA.map((s) => s.event)).toEqual(fromB.map((s) => s.event));
-      expect(fromA.map((s, i) => s.replayed || fromB[i]!.replayed)).toEqual(fromA.map(() => true));
-      expect(fromA.map((s, i) => s.replayed && fromB[i]!.replayed)).toEqual(fromA.map(() => false));
       expect(await overlappingConfirmedPairs(db.app)).toBe(0);
-      const decided = await db.app.query(
-        `SELECT count(*)::int AS n, count(DISTINCT decision_event_id)::int AS events
-           FROM fleet.reservation_requests WHERE vehicle_id = ANY($1::uuid[]) AND status <> 'pending'`,
-        [vehicles],
+    });
+
+    it('rejects an unknown vehicle and a retired one as unknown_vehicle, keeping the finer reason in the row', async () => {
+      const unknown = requestCommand({ vehicleId: randomUUID(), fromHour: 1, toHour: 2 });
+      const retired = requestCommand({ vehicleId: db.retiredVehicle, fromHour: 1, toHour: 2 });
+      const [a, b] = (await settle([unknown, retired])).map(settled);
+      expect([a?.outcome, a?.reason, b?.outcome, b?.reason]).toEqual([
+        'rejected',
+        'unknown_vehicle',
+        'rejected',
+        'unknown_vehicle',
+      ]);
+      const reasons = await db.app.query(
+        'SELECT decision_reason FROM fleet.reservation_requests WHERE reservation_id = ANY($1::uuid[]) ORDER BY decision_reason',
+        [[unknown.reservationId, retired.reservationId]],
       );
-      expect(decided.rows[0]).toEqual({ n: 24, events: 24 });
-    } finally {
-      await other.end();
-    }
+      expect(reasons.rows.map((r) => r.decision_reason)).toEqual(['unknown_vehicle', 'vehicle_retired']);
+      expect(
+        (
+          await db.app.query('SELECT count(*)::int AS n FROM fleet.reservations WHERE vehicle_id = $1', [
+            db.retiredVehicle,
+          ])
+        ).rows[0].n,
+      ).toBe(0);
+    });
+
+    it('re-emits the stored decision on replay: the same event, nothing decided twice', async () => {
+      const winner = requestCommand({ vehicleId: vehicle(4), fromHour: 0, toHour: 5 });
+      const loser = requestCommand({ vehicleId: vehicle(4), fromHour: 1, toHour: 6 });
+      const firstWinner = await settleOne(winner);
+      const firstLoser = await settleOne(loser);
+      // The loser's period is free again only in a world where the winner was not decided; a replay must not "retry" it.
+      const replayed = (await settle([winner])).map(settled).concat((await settle([loser])).map(settled));
+      expect(replayed.map((s) => s.replayed)).toEqual([true, true]);
+      expect(replayed.map((s) => s.event)).toEqual([firstWinner.event, firstLoser.event]);
+      // A replay produced with another command id (e.g. re-produced by a relay) finds the same decision.
+      const again = await settleOne({ ...loser, commandId: randomUUID() });
+      expect(again.event).toEqual(firstLoser.event);
+    });
+
+    it('records a request no ingress recorded, and settles one the ingress recorded as pending', async () => {
+      const recorded = requestCommand({ vehicleId: vehicle(5), fromHour: 0, toHour: 3 });
+      await db.app.query(
+        `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $7, $6)`,
+        [
+          recorded.reservationId,
+          recorded.customerId,
+          recorded.vehicleId,
+          new Date(recorded.startsAtMs).toISOString(),
+          new Date(recorded.endsAtMs).toISOString(),
+          Buffer.alloc(32, 7),
+          `key-${path.vehicleOffset}`,
+        ],
+      );
+      const unrecorded = requestCommand({ vehicleId: vehicle(6), fromHour: 0, toHour: 3 });
+      const [a, b] = (await settle([recorded, unrecorded])).map(settled);
+      expect([a?.outcome, b?.outcome]).toEqual(['confirmed', 'confirmed']);
+      const rows = await db.app.query(
+        'SELECT idempotency_key, octet_length(request_hash) AS hash_bytes FROM fleet.reservation_requests WHERE reservation_id = ANY($1::uuid[]) ORDER BY idempotency_key NULLS LAST',
+        [[recorded.reservationId, unrecorded.reservationId]],
+      );
+      expect(rows.rows).toEqual([
+        { idempotency_key: `key-${path.vehicleOffset}`, hash_bytes: 32 },
+        { idempotency_key: null, hash_bytes: 32 },
+      ]);
+    });
+
+    it('refuses a command that contradicts its recorded request without failing the rest of the batch', async () => {
+      const original = requestCommand({ vehicleId: vehicle(7), fromHour: 0, toHour: 3, customerId: 'alice' });
+      await settleOne(original);
+      const forged = { ...original, commandId: randomUUID(), customerId: 'mallory' };
+      const neighbour = requestCommand({ vehicleId: vehicle(8), fromHour: 0, toHour: 3 });
+      const [forgedResult, neighbourResult] = await settle([forged, neighbour]);
+      expect(forgedResult?.ok).toBe(false);
+      expect(forgedResult?.ok === false && forgedResult.error).toBeInstanceOf(PermanentError);
+      expect(settled(neighbourResult).outcome).toBe('confirmed');
+    });
+
+    it('re-emits a decision made elsewhere (the ingress withdrawing a request) with a stable id and whole milliseconds', async () => {
+      const withdrawn = requestCommand({ vehicleId: vehicle(13), fromHour: 0, toHour: 3 });
+      await db.app.query(
+        `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
+       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
+        [
+          withdrawn.reservationId,
+          withdrawn.customerId,
+          withdrawn.vehicleId,
+          new Date(withdrawn.startsAtMs).toISOString(),
+          new Date(withdrawn.endsAtMs).toISOString(),
+          Buffer.alloc(32),
+        ],
+      );
+      await db.app.query(
+        `UPDATE fleet.reservation_requests SET status = 'rejected', decision_reason = 'enqueue_failed',
+              decided_at = now() - interval '1.2345 milliseconds' WHERE reservation_id = $1`,
+        [withdrawn.reservationId],
+      );
+      const first = await settleOne(withdrawn);
+      const second = await settleOne(withdrawn);
+      expect(first).toMatchObject({ outcome: 'rejected', reason: 'unspecified', replayed: true });
+      expect(first.event.payload).toMatchObject({
+        'dev.fleetstream.reservation.ReservationRejected': {
+          reason: 'unspecified',
+          detail: 'enqueue_failed',
+        },
+      });
+      expect(Number.isInteger(first.event.occurredAt)).toBe(true);
+      expect(second.event).toEqual(first.event);
+    });
+
+    it('refuses a batch holding two commands of one vehicle (the batcher never builds one)', async () => {
+      const a = requestCommand({ vehicleId: vehicle(9), fromHour: 0, toHour: 3 });
+      const b = requestCommand({ vehicleId: vehicle(9), fromHour: 5, toHour: 8 });
+      await expect(settle([a, b])).rejects.toThrow(/two commands of one reservation or vehicle/);
+      const rows = await db.app.query(
+        'SELECT count(*)::int AS n FROM fleet.reservation_requests WHERE vehicle_id = $1',
+        [vehicle(9)],
+      );
+      expect(rows.rows[0].n).toBe(0);
+    });
+  });
+
+  describe('settling cancellations in PostgreSQL', () => {
+    it("cancels the owner's confirmed reservation, frees its period, and re-emits the same events on replay", async () => {
+      const booking = requestCommand({
+        vehicleId: vehicle(10),
+        fromHour: 0,
+        toHour: 10,
+        customerId: 'owner',
+      });
+      const confirmed = await settleOne(booking);
+      const blocked = await settleOne(requestCommand({ vehicleId: vehicle(10), fromHour: 2, toHour: 4 }));
+      expect(blocked.reason).toBe('overlap');
+
+      const cancel = cancellationCommand({
+        reservationId: booking.reservationId,
+        vehicleId: vehicle(10),
+        customerId: 'owner',
+      });
+      const cancelled = await settleOne(cancel);
+      expect(cancelled.outcome).toBe('cancelled');
+      expect(cancelled.event.payload).toEqual({
+        'dev.fleetstream.reservation.ReservationCancelled': {
+          reservationId: booking.reservationId,
+          customerId: 'owner',
+          vehicleId: vehicle(10),
+          cancelledAt: cancelled.event.occurredAt,
+        },
+      });
+      const rebooked = await settleOne(requestCommand({ vehicleId: vehicle(10), fromHour: 2, toHour: 4 }));
+      expect(rebooked.outcome).toBe('confirmed');
+
+      // Replays: the cancellation, a second cancellation by the owner, and the original request.
+      expect((await settleOne(cancel)).event).toEqual(cancelled.event);
+      expect((await settleOne({ ...cancel, commandId: randomUUID() })).event).toEqual(cancelled.event);
+      expect((await settleOne(booking)).event).toEqual(confirmed.event);
+      const row = await db.app.query(
+        'SELECT status, decided_status FROM fleet.reservation_requests WHERE reservation_id = $1',
+        [booking.reservationId],
+      );
+      expect(row.rows[0]).toEqual({ status: 'cancelled', decided_status: 'confirmed' });
+      expect(await overlappingConfirmedPairs(db.app)).toBe(0);
+    });
+
+    it('refuses a cancellation by someone else exactly like one of an unknown reservation, and keeps the booking', async () => {
+      const booking = requestCommand({
+        vehicleId: vehicle(11),
+        fromHour: 0,
+        toHour: 10,
+        customerId: 'owner',
+      });
+      await settleOne(booking);
+      const byStranger = await settleOne(
+        cancellationCommand({
+          reservationId: booking.reservationId,
+          vehicleId: vehicle(11),
+          customerId: 'stranger',
+        }),
+      );
+      const unknownId = randomUUID();
+      const ofUnknown = await settleOne(
+        cancellationCommand({ reservationId: unknownId, vehicleId: vehicle(11), customerId: 'stranger' }),
+      );
+      const shape = (s: Settlement) => {
+        const rejected = (s.event.payload as unknown as Record<string, Record<string, unknown>>)[
+          'dev.fleetstream.reservation.ReservationRejected'
+        ]!;
+        return { ...rejected, reservationId: 'x', rejectedAt: 0 };
+      };
+      expect(byStranger.outcome).toBe('rejected');
+      expect(shape(byStranger)).toEqual(shape(ofUnknown));
+      expect(shape(byStranger)).toMatchObject({
+        rejectedRequest: 'cancellation',
+        reason: 'not_found',
+        customerId: 'stranger',
+        startsAt: null,
+      });
+      const rows = await db.app.query(
+        `SELECT (SELECT status FROM fleet.reservations WHERE id = $1) AS booking,
+              (SELECT array_agg(reason ORDER BY reason) FROM fleet.cancellation_decisions WHERE reservation_id IN ($1, $2)) AS reasons`,
+        [booking.reservationId, unknownId],
+      );
+      expect(rows.rows[0]).toEqual({ booking: 'confirmed', reasons: ['not_found', 'not_owner'] });
+    });
+
+    it('cancels a request that is still pending; its own command then re-emits that cancellation', async () => {
+      const booking = requestCommand({ vehicleId: vehicle(12), fromHour: 0, toHour: 10 });
+      await db.app.query(
+        `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
+       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
+        [
+          booking.reservationId,
+          booking.customerId,
+          booking.vehicleId,
+          new Date(booking.startsAtMs).toISOString(),
+          new Date(booking.endsAtMs).toISOString(),
+          Buffer.alloc(32),
+        ],
+      );
+      const cancelled = await settleOne(
+        cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(12) }),
+      );
+      expect(cancelled.outcome).toBe('cancelled');
+      const late = await settleOne(booking);
+      expect(late).toMatchObject({ outcome: 'cancelled', replayed: true });
+      expect(late.event).toEqual(cancelled.event);
+      expect(
+        (
+          await db.app.query('SELECT count(*)::int AS n FROM fleet.reservations WHERE id = $1', [
+            booking.reservationId,
+          ])
+        ).rows[0].n,
+      ).toBe(0);
+    });
+  });
+
+  describe('two settlers racing on the same commands (a zombie and the new owner)', () => {
+    it('never double-books, decides each request once, and both announce the same decisions', async () => {
+      const other = createPool({ connectionString: db.fresh.urls.app, applicationName: 'zombie', max: 4 });
+      try {
+        const vehicles = [20, 21, 22, 23].map(vehicle);
+        // 6 rounds of 4 vehicles, each round's requests overlapping the previous round's on purpose.
+        const rounds = Array.from({ length: 6 }, (_, round) =>
+          vehicles.map((vehicleId, i) =>
+            requestCommand({ vehicleId, fromHour: round * 3 + i, toHour: round * 3 + i + 5 }),
+          ),
+        );
+        // Half the rounds recorded by an ingress first (the fast path's case), half not.
+        await recordPendingRequests(db.app, rounds.filter((_, i) => i % 2 === 0).flat());
+        const fromA: Settlement[] = [];
+        const fromB: Settlement[] = [];
+        for (const round of rounds) {
+          // Same commands, opposite order, two connections pools: the transactions contend on every row.
+          const [a, b] = await Promise.all([settle(round), settle([...round].reverse(), other)]);
+          fromA.push(...a.map(settled));
+          fromB.push(...[...b].reverse().map(settled));
+        }
+        expect(fromA.map((s) => s.event)).toEqual(fromB.map((s) => s.event));
+        expect(fromA.map((s, i) => s.replayed || fromB[i]!.replayed)).toEqual(fromA.map(() => true));
+        expect(fromA.map((s, i) => s.replayed && fromB[i]!.replayed)).toEqual(fromA.map(() => false));
+        expect(await overlappingConfirmedPairs(db.app)).toBe(0);
+        const decided = await db.app.query(
+          `SELECT count(*)::int AS n, count(DISTINCT decision_event_id)::int AS events
+           FROM fleet.reservation_requests WHERE vehicle_id = ANY($1::uuid[]) AND status <> 'pending'`,
+          [vehicles],
+        );
+        expect(decided.rows[0]).toEqual({ n: 24, events: 24 });
+      } finally {
+        await other.end();
+      }
+    });
   });
 });

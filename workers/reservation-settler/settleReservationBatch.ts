@@ -194,14 +194,13 @@ function newRequestOf(command: ReservationRequestCommand) {
     startsAt: new Date(command.startsAtMs).toISOString(),
     endsAt: new Date(command.endsAtMs).toISOString(),
   });
-  return {
-    reservationId: command.reservationId,
-    customerId: command.customerId,
-    vehicleId: command.vehicleId,
-    startsAtMs: command.startsAtMs,
-    endsAtMs: command.endsAtMs,
-    requestHash: createHash('sha256').update(canonical).digest(),
-  };
+  return { ...requestedBy(command), requestHash: createHash('sha256').update(canonical).digest() };
+}
+
+/** What a request command asks for: which reservation, whose, which vehicle, when. */
+export function requestedBy(command: ReservationRequestCommand) {
+  const { reservationId, customerId, vehicleId, startsAtMs, endsAtMs } = command;
+  return { reservationId, customerId, vehicleId, startsAtMs, endsAtMs };
 }
 
 function byId(rows: readonly LockedReservationRequest[]): Map<string, LockedReservationRequest> {
@@ -209,7 +208,7 @@ function byId(rows: readonly LockedReservationRequest[]): Map<string, LockedRese
 }
 
 /** Commands of one batch are decided against one snapshot, so none may depend on another. */
-function assertDistinct(commands: readonly SettlementCommand[]): void {
+export function assertDistinct(commands: readonly SettlementCommand[]): void {
   const reservations = new Set<string>();
   const vehicles = new Set<string>();
   for (const command of commands) {

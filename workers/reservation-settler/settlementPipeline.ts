@@ -5,15 +5,15 @@ import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
 import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
 import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
+import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { isConnectionFailure, postgresDependency } from './settlementErrors.ts';
-import { inSettlementTransaction } from './settlementTransaction.ts';
-import { type SettlementClock, settleReservationBatch } from './settleReservationBatch.ts';
+import type { SettlementClock } from './settleReservationBatch.ts';
 import type { SettlerSettings } from './settlerConfig.ts';
 import type { SettlerMetrics } from './settlerMetrics.ts';
 
-/** The settlement path of one process: batcher → recovery → PostgreSQL breaker → one transaction per batch. */
+/** The settlement path of one process: batcher → recovery → PostgreSQL breaker → one statement and at most one transaction per batch. */
 export interface SettlementPipeline {
   /** Settles one command with whatever else is waiting; resolves after its batch committed. */
   settle(command: SettlementCommand): Promise<Settlement>;
@@ -39,9 +39,9 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
     createCircuitBreaker(
       postgresDependency,
       (_signal: AbortSignal, commands: SettlementCommand[]): Promise<CommandResult[]> =>
-        inSettlementTransaction(pool, (client) => settleReservationBatch(client, commands, deps.clock)),
+        settleCommandBatch(pool, commands, deps.clock),
       {
-        // A batch runs a handful of statements, each bounded by the statement timeout: the
+        // A batch runs at most six statements, each bounded by the statement timeout: the
         // breaker's own timeout only catches a connection that hangs without an error.
         timeoutMs: settings.statementTimeoutMs * 6,
         isFailure: isConnectionFailure,

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settleCommandBatch } from './settleCommandBatch.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
 import { settleReservationBatch } from './settleReservationBatch.ts';
 import { createSettlerPool, settlerSessionSettings } from './settlerPool.ts';
 import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
-import { createSettlementDatabase, type SettlementDatabase } from './testing/settlementDatabase.ts';
+import {
+  createSettlementDatabase,
+  recordPendingRequests,
+  type SettlementDatabase,
+} from './testing/settlementDatabase.ts';
 
 let db: SettlementDatabase;
 let pool: pg.Pool;
@@ -67,6 +72,11 @@ describe('the settler pool', () => {
         clock,
       ),
     );
+    // The fast path's statement too: a request the ingress recorded, settled by the settler's path.
+    const recorded = requestCommand({ vehicleId: db.vehicles[2]!, fromHour: 1, toHour: 2 });
+    await recordPendingRequests(db.app, [recorded]);
+    const [fast] = await settleCommandBatch(pool, [recorded], clock);
+    expect(fast?.ok && fast.settlement.outcome).toBe('confirmed');
     // Then the inbox grows by 20,000 rows; the session keeps the plans it cached.
     await db.app.query(
       `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
@@ -85,6 +95,19 @@ describe('the settler pool', () => {
         ids,
         `ARRAY['book', 'book']`,
         `ARRAY[NULL, NULL]::text[]`,
+        uuidArray([randomUUID(), randomUUID()]),
+        uuidArray([randomUUID(), randomUUID()]),
+        `ARRAY['c1', 'c2']`,
+        `ARRAY[0, 0]`,
+        `ARRAY[1, 2]::bigint[]`,
+      ]),
+      await cachedPlan('settlement.settle_matching_pending_requests', [
+        `now()`,
+        ids,
+        `ARRAY['c1', 'c2']`,
+        uuidArray([randomUUID(), randomUUID()]),
+        `ARRAY[0, 0]::float8[]`,
+        `ARRAY[1, 1]::float8[]`,
         uuidArray([randomUUID(), randomUUID()]),
         uuidArray([randomUUID(), randomUUID()]),
         `ARRAY['c1', 'c2']`,

@@ -24,6 +24,9 @@ export interface SettlerPoolOptions {
  * index would still get its scan: the settings are costs, not bans).
  */
 export const settlerSessionSettings: Readonly<Record<string, string>> = {
+  // The fast path's autocommit statement runs at the session's level; the exclusion constraint
+  // is the guarantee, and a server default of SERIALIZABLE would only add aborts.
+  default_transaction_isolation: 'read committed',
   plan_cache_mode: 'force_generic_plan',
   enable_seqscan: 'off',
   enable_hashjoin: 'off',
@@ -35,7 +38,8 @@ export function createSettlerPool(options: SettlerPoolOptions): pg.Pool {
   const url = new URL(options.connectionString);
   const existing = url.searchParams.get('options');
   const settings = Object.entries(settlerSessionSettings)
-    .map(([name, value]) => `-c ${name}=${value}`)
+    // The server splits `options` at spaces; a space inside a value is escaped with a backslash.
+    .map(([name, value]) => `-c ${name}=${value.replaceAll(' ', '\\ ')}`)
     .join(' ');
   url.searchParams.set('options', existing ? `${existing} ${settings}` : settings);
   return createPool({ ...options, connectionString: url.toString() });

@@ -30,6 +30,27 @@ export interface RequestDecisionInput {
 export const overlapReason = 'overlap';
 
 /**
+ * The main statement that records decisions on `fleet.reservation_requests` from a CTE `decided`
+ * (reservation_id, decided_status, decided_reason, event_id, command_id, correlation_id,
+ * decided_partition, decided_offset), guarded on the row still pending; `$1` is the decision
+ * time. Returns the decided rows (`requestDecisionColumns`).
+ */
+export const recordDecidedRequests = `UPDATE fleet.reservation_requests r
+          SET status = d.decided_status,
+              decided_status = d.decided_status,
+              decision_reason = d.decided_reason,
+              decided_at = $1::timestamptz,
+              decided_partition = d.decided_partition,
+              decided_offset = d.decided_offset,
+              decision_event_id = d.event_id,
+              decision_command_id = d.command_id,
+              decision_correlation_id = d.correlation_id,
+              cancelled_at = CASE WHEN d.decided_status = 'cancelled' THEN $1::timestamptz END
+         FROM decided d
+        WHERE r.reservation_id = d.reservation_id AND (r.status = 'pending') IS TRUE
+       RETURNING ${requestDecisionColumns}`;
+
+/**
  * Decides pending requests in one statement: inserts the bookings of the `book` proposals with
  * `ON CONFLICT DO NOTHING` — the exclusion constraint turns an overlap into "not inserted" instead
  * of an error (SQLSTATE 23P01) that would abort the whole batch — then records every decision
@@ -79,20 +100,7 @@ export async function decideReservationRequests(
            FROM proposed p
            LEFT JOIN booked b ON b.id = p.reservation_id
        )
-       UPDATE fleet.reservation_requests r
-          SET status = d.decided_status,
-              decided_status = d.decided_status,
-              decision_reason = d.decided_reason,
-              decided_at = $1::timestamptz,
-              decided_partition = d.decided_partition,
-              decided_offset = d.decided_offset,
-              decision_event_id = d.event_id,
-              decision_command_id = d.command_id,
-              decision_correlation_id = d.correlation_id,
-              cancelled_at = CASE WHEN d.decided_status = 'cancelled' THEN $1::timestamptz END
-         FROM decided d
-        WHERE r.reservation_id = d.reservation_id AND (r.status = 'pending') IS TRUE
-       RETURNING ${requestDecisionColumns}`,
+       ${recordDecidedRequests}`,
       values: [
         new Date(decidedAtMs).toISOString(),
         decisions.map((d) => d.reservationId),

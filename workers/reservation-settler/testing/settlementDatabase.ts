@@ -3,6 +3,7 @@ import { migrate } from '../../../db/migrator.ts';
 import { createPool } from '../../../db/pool.ts';
 import type { Queryable } from '../../../db/queryable.ts';
 import { createFreshDatabase, type FreshDatabase } from '../../../db/testing/freshDatabase.ts';
+import type { ReservationRequestCommand } from '../settlementCommand.ts';
 
 /** A migrated throwaway database with a vehicle catalog, for settlement tests and the P3 benchmark. */
 export interface SettlementDatabase {
@@ -65,6 +66,25 @@ export async function createSettlementDatabase(options: {
     await fresh.drop();
     throw error;
   }
+}
+
+/** Records the pending inbox rows the ingress would have written for these requests. */
+export async function recordPendingRequests(
+  db: Queryable,
+  commands: readonly ReservationRequestCommand[],
+): Promise<void> {
+  await db.query(
+    `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
+     SELECT id, customer, vehicle, tstzrange(starts, ends, '[)'), sha256(convert_to(id::text, 'UTF8'))
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[]) AS t(id, customer, vehicle, starts, ends)`,
+    [
+      commands.map((c) => c.reservationId),
+      commands.map((c) => c.customerId),
+      commands.map((c) => c.vehicleId),
+      commands.map((c) => new Date(c.startsAtMs).toISOString()),
+      commands.map((c) => new Date(c.endsAtMs).toISOString()),
+    ],
+  );
 }
 
 /** Pairs of confirmed bookings of one vehicle whose periods overlap: must always be 0. */
