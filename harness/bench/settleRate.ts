@@ -40,6 +40,7 @@ import { requestCommand } from '../../workers/reservation-settler/testing/settle
 import {
   createSettlementDatabase,
   overlappingConfirmedPairs,
+  recordPendingRequests,
   type SettlementDatabase,
 } from '../../workers/reservation-settler/testing/settlementDatabase.ts';
 import {
@@ -160,19 +161,7 @@ async function recordAsIngress(
 ): Promise<void> {
   for (let start = 0; start < commands.length; start += 5000) {
     const part = commands.slice(start, start + 5000).filter((c) => c.kind === 'request');
-    await database.app.query(
-      `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
-       SELECT id, customer, vehicle, tstzrange(starts_at, ends_at, '[)'), sha256(convert_to(id::text, 'UTF8'))
-         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[])
-              AS c(id, customer, vehicle, starts_at, ends_at)`,
-      [
-        part.map((c) => c.reservationId),
-        part.map((c) => c.customerId),
-        part.map((c) => c.vehicleId),
-        part.map((c) => new Date(c.startsAtMs).toISOString()),
-        part.map((c) => new Date(c.endsAtMs).toISOString()),
-      ],
-    );
+    await recordPendingRequests(database.app, part);
   }
 }
 
