@@ -20,12 +20,14 @@ import {
  * it left (cancellations, replays, refusals, unknown vehicles) in one locked READ COMMITTED
  * transaction (`settleReservationBatch`). The two commit apart, which is safe: commands of a
  * batch never share a vehicle or a reservation, and a rerun after a failure finds the first
- * part's decisions and replays them. Returns one result per command, in order.
+ * part's decisions and replays them. Returns one result per command, in order;
+ * `onFastDecisions` hears how many requests the fast path decided.
  */
 export async function settleCommandBatch(
   pool: pg.Pool,
   commands: readonly SettlementCommand[],
   clock: SettlementClock,
+  onFastDecisions: (count: number) => void = () => {},
 ): Promise<CommandResult[]> {
   assertDistinct(commands);
   const requests = commands.filter((c): c is ReservationRequestCommand => c.kind === 'request');
@@ -37,6 +39,7 @@ export async function settleCommandBatch(
           clock.nowMs(),
           requests.map((command) => matchingRequestInput(command, clock.newEventId())),
         );
+  if (decided.length > 0) onFastDecisions(decided.length);
   const settled = new Map(decided.map((record) => [record.reservationId, record]));
   const rest = commands.filter((c) => !(c.kind === 'request' && settled.has(c.reservationId)));
   const restResults =

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SettlementCommand } from './settlementCommand.ts';
+import type { ReservationRequestCommand, SettlementCommand } from './settlementCommand.ts';
 import { settleSerially } from './testing/intervalModel.ts';
 import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
 import {
   createSettlementDatabase,
   overlappingConfirmedPairs,
+  recordPendingRequests,
   type SettlementDatabase,
   storedDecisions,
 } from './testing/settlementDatabase.ts';
 import {
+  counterTotal,
   SettlerKafkaFixture,
   settlementsCounted,
   uniqueGroup,
@@ -73,6 +75,13 @@ describe('two settler replicas under concurrent load', () => {
   it('never confirm overlapping periods and decide every request exactly once, as a serial settlement would', async () => {
     const topics = await kafka.createTopics('load', 6);
     const commands = crowdedCommands(db.vehicles, 800, 20260101);
+    // Every other request recorded by an ingress first: the fast path's case, mixed with the rest.
+    await recordPendingRequests(
+      db.app,
+      commands
+        .filter((c): c is ReservationRequestCommand => c.kind === 'request')
+        .filter((_, i) => i % 2 === 0),
+    );
     const half = commands.length / 2;
     await kafka.produceCommands(topics.commands, commands.slice(0, half));
 
@@ -91,6 +100,8 @@ describe('two settler replicas under concurrent load', () => {
     await kafka.waitUntilConsumed(groupId, topics.commands, 90_000);
     expect(await settlementsCounted(first)).toBeGreaterThan(0);
     expect(await settlementsCounted(second)).toBeGreaterThan(0);
+    const fastPath = 'fleet_settler_fast_path_decisions_total';
+    expect((await counterTotal(first, fastPath)) + (await counterTotal(second, fastPath))).toBeGreaterThan(0);
 
     expect(await overlappingConfirmedPairs(db.app)).toBe(0);
     const requests = commands.filter((c) => c.kind === 'request');

@@ -10,6 +10,8 @@ export interface SettlerMetrics {
   observeBatch(size: number, durationMs: number): void;
   /** One per batch that needed recovery. */
   countBatchFailure(kind: BatchFailureKind): void;
+  /** Requests the one-statement fast path decided (the rest went through the locked transaction). */
+  countFastPathDecisions(count: number): void;
 }
 
 /** Registers the settler metrics on the worker's registry. */
@@ -39,6 +41,11 @@ export function createSettlerMetrics(registry: Registry): SettlerMetrics {
     labelNames: ['kind'] as const,
     registers,
   });
+  const fastPathDecisions = new Counter({
+    name: 'fleet_settler_fast_path_decisions_total',
+    help: 'Requests decided by the one-statement fast path; the other settlements went through the locked transaction',
+    registers,
+  });
   return {
     countSettlement: (settlement) =>
       settlements.inc({
@@ -51,5 +58,6 @@ export function createSettlerMetrics(registry: Registry): SettlerMetrics {
       batchDuration.observe(durationMs / 1000);
     },
     countBatchFailure: (kind) => batchFailures.inc({ kind }),
+    countFastPathDecisions: (count) => fastPathDecisions.inc(count),
   };
 }

@@ -171,10 +171,16 @@ export class SettlerKafkaFixture {
 }
 
 /** How many commands a settler settled (its fleet_settler_settlements_total, replays included). */
-export async function settlementsCounted(worker: Pick<RunningWorker<unknown>, 'registry'>): Promise<number> {
-  const metric = (await worker.registry.getMetricsAsJSON()).find(
-    (m) => m.name === 'fleet_settler_settlements_total',
-  );
+export function settlementsCounted(worker: Pick<RunningWorker<unknown>, 'registry'>): Promise<number> {
+  return counterTotal(worker, 'fleet_settler_settlements_total');
+}
+
+/** The sum of a counter's series on a worker's registry (0 when it has none). */
+export async function counterTotal(
+  worker: Pick<RunningWorker<unknown>, 'registry'>,
+  name: string,
+): Promise<number> {
+  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
   return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
 }
 
