@@ -110,7 +110,7 @@ export interface IngressConfig {
   trustProxy: boolean;
   /** INGRESS_BODY_LIMIT_BYTES: largest request body; larger ones get 413; default 4096. */
   bodyLimitBytes: number;
-  /** INGRESS_SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests before forcing exit 1; default 10000. */
+  /** INGRESS_SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests before forcing the exit (SIGKILL on itself); default 10000. */
   shutdownTimeoutMs: number;
   /** VEHICLES_DEFAULT_PAGE_SIZE: `limit` of GET /v1/vehicles when not given (max 100); default 20. */
   defaultPageSize: number;
