@@ -762,9 +762,22 @@ const reservationsSettlement: PanelSpec[] = [
     type: 'timeseries',
     title: 'Settlement batch size p50 / p99',
     description:
-      'Commands settled per PostgreSQL transaction (several vehicles per transaction, each vehicle still serial): larger batches under load are what beats one transaction per command (benchmark P3).',
+      'Commands settled per batch — one fast-path statement and at most one transaction (several vehicles per batch, each vehicle still serial): larger batches under load are what beats one transaction per command (benchmark P3).',
     queries: quantiles('fleet_settler_batch_size', '', '', ''),
     unit: 'short',
+  },
+  {
+    type: 'timeseries',
+    title: 'Fast-path share of new decisions',
+    description:
+      'Requests decided by the one-statement fast path, as a share of decisions that are not replays (docs/settler.md, "The fast path"). Near 100% when the ingress records every request; a falling share means requests arriving without inbox rows (another producer), cancellations, or refusals — each settled through the locked transaction instead.',
+    queries: [
+      {
+        expr: `sum(rate(fleet_settler_fast_path_decisions_total[${rate}])) / sum(rate(fleet_settler_settlements_total{replayed="false"}[${rate}]))`,
+        legend: 'fast path',
+      },
+    ],
+    unit: 'percentunit',
   },
   {
     type: 'timeseries',
