@@ -13,10 +13,16 @@ export type RequestPlan =
 /**
  * Decides how to settle a request against its locked row. A decided row is re-emitted as it was
  * decided, never decided again. A pending row is booked (the exclusion constraint has the last
- * word) unless its vehicle is unknown or retired. A command that disagrees with the row the
- * ingress recorded under its id is refused: settling it would decide someone else's request.
+ * word) unless its vehicle is unknown or retired, or its period started more than
+ * `startGraceMs` before `decidedAtMs` (a request that waited out an outage). A command that
+ * disagrees with the row the ingress recorded under its id is refused: settling it would decide
+ * someone else's request.
  */
-export function planRequest(command: ReservationRequestCommand, row: LockedReservationRequest): RequestPlan {
+export function planRequest(
+  command: ReservationRequestCommand,
+  row: LockedReservationRequest,
+  decision: { decidedAtMs: number; startGraceMs: number },
+): RequestPlan {
   const mismatch = mismatchOf(command, row);
   if (mismatch) {
     return {
@@ -33,6 +39,8 @@ export function planRequest(command: ReservationRequestCommand, row: LockedReser
     return { kind: 'decide', proposal: 'rejected', reason: storedReasons.unknownVehicle };
   if (!row.vehicleActive)
     return { kind: 'decide', proposal: 'rejected', reason: storedReasons.vehicleRetired };
+  if (row.startsAtMs < decision.decidedAtMs - decision.startGraceMs)
+    return { kind: 'decide', proposal: 'rejected', reason: storedReasons.periodStarted };
   return { kind: 'decide', proposal: 'book', reason: null };
 }
 

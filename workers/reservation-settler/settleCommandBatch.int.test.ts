@@ -11,6 +11,7 @@ import {
 import { matchingRequestInput, settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { ReservationRequestCommand } from './settlementCommand.ts';
+import { defaultSettlementPolicy } from './settlementPolicy.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
 import { settleReservationBatch } from './settleReservationBatch.ts';
 import { requestCommand } from './testing/settlementCommands.ts';
@@ -53,6 +54,12 @@ async function rowsOf(ids: string[]) {
   return new Map(rows.rows.map((row) => [row.id, row]));
 }
 
+/** Decisions made now, under the default grace for started periods. */
+function decidingNow(): { decidedAtMs: number; earliestStartMs: number } {
+  const decidedAtMs = Date.now();
+  return { decidedAtMs, earliestStartMs: decidedAtMs - defaultSettlementPolicy.startGraceMs };
+}
+
 function settled(result: CommandResult | undefined): Settlement {
   if (!result?.ok) throw new Error(`expected a settlement, got ${String(result?.ok ? '' : result?.error)}`);
   return result.settlement;
@@ -66,30 +73,47 @@ describe('the one-statement fast path (settleMatchingPendingRequests)', () => {
     const retired = requestCommand({ vehicleId: db.retiredVehicle, fromHour: 0, toHour: 4 });
     const unrecorded = requestCommand({ vehicleId: vehicle(2), fromHour: 0, toHour: 4 });
     const alreadyDecided = requestCommand({ vehicleId: vehicle(3), fromHour: 0, toHour: 4 });
-    await recordPendingRequests(db.app, [matching, overlapping, otherPeriod, retired, alreadyDecided]);
+    // Started two hours ago: past the grace, the locked path's to reject.
+    const startedLongAgo = {
+      ...requestCommand({ vehicleId: vehicle(4), fromHour: 0, toHour: 1 }),
+      startsAtMs: Date.now() - 7_200_000,
+      endsAtMs: Date.now() + 3_600_000,
+    };
+    await recordPendingRequests(db.app, [
+      matching,
+      overlapping,
+      otherPeriod,
+      retired,
+      alreadyDecided,
+      startedLongAgo,
+    ]);
     await db.app.query(
       `UPDATE fleet.reservation_requests SET status = 'rejected', decision_reason = 'enqueue_failed', decided_at = now() WHERE reservation_id = $1`,
       [alreadyDecided.reservationId],
     );
 
-    const first = await settleMatchingPendingRequests(db.app, Date.now(), [
+    const first = await settleMatchingPendingRequests(db.app, decidingNow(), [
       inputOf(matching),
       // The command says one hour later than the row: not this request, the locked path refuses it.
       inputOf({ ...otherPeriod, endsAtMs: otherPeriod.endsAtMs + 3_600_000 }),
       inputOf(retired),
       inputOf(unrecorded),
       inputOf(alreadyDecided),
+      inputOf(startedLongAgo),
     ]);
     expect(first.map((r) => [r.reservationId, r.status])).toEqual([[matching.reservationId, 'confirmed']]);
     // A second batch: the overlap is decided by the exclusion constraint, as in the locked path.
-    const second = await settleMatchingPendingRequests(db.app, Date.now(), [inputOf(overlapping)]);
+    const second = await settleMatchingPendingRequests(db.app, decidingNow(), [inputOf(overlapping)]);
     expect(second.map((r) => [r.status, r.decisionReason])).toEqual([['rejected', 'overlap']]);
 
-    const rows = await rowsOf([otherPeriod, retired, unrecorded, alreadyDecided].map((c) => c.reservationId));
+    const rows = await rowsOf(
+      [otherPeriod, retired, unrecorded, alreadyDecided, startedLongAgo].map((c) => c.reservationId),
+    );
     expect(rows.get(otherPeriod.reservationId)).toMatchObject({ status: 'pending', booking: null });
     expect(rows.get(retired.reservationId)).toMatchObject({ status: 'pending', booking: null });
     expect(rows.has(unrecorded.reservationId)).toBe(false);
     expect(rows.get(alreadyDecided.reservationId)).toMatchObject({ status: 'rejected', booking: null });
+    expect(rows.get(startedLongAgo.reservationId)).toMatchObject({ status: 'pending', booking: null });
   });
 
   it('waits for a locked transaction deciding the same request, then leaves it alone: no booking behind a rejection', async () => {
@@ -103,7 +127,7 @@ describe('the one-statement fast path (settleMatchingPendingRequests)', () => {
       await decideReservationRequests(owner, Date.now(), [
         { ...inputOf(command), proposal: 'rejected', reason: 'vehicle_retired' },
       ]);
-      const fast = settleMatchingPendingRequests(db.app, Date.now(), [inputOf(command)]);
+      const fast = settleMatchingPendingRequests(db.app, decidingNow(), [inputOf(command)]);
       // The fast statement must be waiting for the owner's row lock before the owner commits.
       for (let waited = 0; ; waited += 20) {
         const waiting = await db.app.query(

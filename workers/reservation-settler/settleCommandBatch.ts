@@ -6,6 +6,7 @@ import {
 import type { CommandResult } from './settlement.ts';
 import type { ReservationRequestCommand, SettlementCommand } from './settlementCommand.ts';
 import { requestDecisionSettlement } from './settlementEvents.ts';
+import { defaultSettlementPolicy, type SettlementPolicy } from './settlementPolicy.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
 import {
   assertDistinct,
@@ -27,25 +28,28 @@ export async function settleCommandBatch(
   pool: pg.Pool,
   commands: readonly SettlementCommand[],
   clock: SettlementClock,
-  onFastDecisions: (count: number) => void = () => {},
+  options: { policy?: SettlementPolicy; onFastDecisions?: (count: number) => void } = {},
 ): Promise<CommandResult[]> {
   assertDistinct(commands);
+  const policy = options.policy ?? defaultSettlementPolicy;
   const requests = commands.filter((c): c is ReservationRequestCommand => c.kind === 'request');
+  const decidedAtMs = clock.nowMs();
   const decided =
     requests.length === 0
       ? []
       : await settleMatchingPendingRequests(
           pool,
-          clock.nowMs(),
+          // A period that started longer ago than the grace is the locked path's to reject.
+          { decidedAtMs, earliestStartMs: decidedAtMs - policy.startGraceMs },
           requests.map((command) => matchingRequestInput(command, clock.newEventId())),
         );
-  if (decided.length > 0) onFastDecisions(decided.length);
+  if (decided.length > 0) options.onFastDecisions?.(decided.length);
   const settled = new Map(decided.map((record) => [record.reservationId, record]));
   const rest = commands.filter((c) => !(c.kind === 'request' && settled.has(c.reservationId)));
   const restResults =
     rest.length === 0
       ? []
-      : await inSettlementTransaction(pool, (client) => settleReservationBatch(client, rest, clock));
+      : await inSettlementTransaction(pool, (client) => settleReservationBatch(client, rest, clock, policy));
   const byCommand = new Map(rest.map((command, i) => [command, restResults[i]]));
   return commands.map((command): CommandResult => {
     const record = command.kind === 'request' ? settled.get(command.reservationId) : undefined;

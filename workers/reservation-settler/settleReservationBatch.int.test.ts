@@ -244,6 +244,37 @@ describe.each(settlementPaths)('through $name', (under) => {
       expect(second.event).toEqual(first.event);
     });
 
+    it('rejects a request whose period started longer ago than the grace (relayed after an outage) as invalid_period, and books one inside it', async () => {
+      const now = Date.now();
+      const hourMs = 3_600_000;
+      // Whole milliseconds, as the ingress records them.
+      const stale = {
+        ...requestCommand({ vehicleId: vehicle(14), fromHour: 0, toHour: 1 }),
+        startsAtMs: now - 2 * hourMs,
+        endsAtMs: now + 2 * hourMs,
+      };
+      const recent = {
+        ...requestCommand({ vehicleId: vehicle(15), fromHour: 0, toHour: 1 }),
+        startsAtMs: now - 5 * 60_000,
+        endsAtMs: now + hourMs,
+      };
+      await recordPendingRequests(db.app, [stale, recent]);
+      const [rejected, confirmed] = (await settle([stale, recent])).map(settled);
+      expect([rejected?.outcome, rejected?.reason, confirmed?.outcome]).toEqual([
+        'rejected',
+        'invalid_period',
+        'confirmed',
+      ]);
+      const stored = await db.app.query(
+        'SELECT decision_reason FROM fleet.reservation_requests WHERE reservation_id = $1',
+        [stale.reservationId],
+      );
+      expect(stored.rows[0].decision_reason).toBe('period_started');
+      // A replay re-emits that decision, whatever the clock says by then.
+      const again = await settleOne({ ...stale, commandId: randomUUID() });
+      expect([again.replayed, again.event]).toEqual([true, rejected?.event]);
+    });
+
     it('refuses a batch holding two commands of one vehicle (the batcher never builds one)', async () => {
       const a = requestCommand({ vehicleId: vehicle(9), fromHour: 0, toHour: 3 });
       const b = requestCommand({ vehicleId: vehicle(9), fromHour: 5, toHour: 8 });

@@ -22,6 +22,7 @@ import type {
 } from './settlementCommand.ts';
 import { SettlementInvariantError } from './settlementErrors.ts';
 import { cancellationDecisionSettlement, requestDecisionSettlement } from './settlementEvents.ts';
+import { defaultSettlementPolicy, type SettlementPolicy } from './settlementPolicy.ts';
 
 /** Time and identity of new decisions (injected so tests and benchmarks can pin them). */
 export interface SettlementClock {
@@ -41,6 +42,7 @@ export async function settleReservationBatch(
   db: PreparedQueryable,
   commands: readonly SettlementCommand[],
   clock: SettlementClock,
+  policy: SettlementPolicy = defaultSettlementPolicy,
 ): Promise<CommandResult[]> {
   assertDistinct(commands);
   const decidedAtMs = clock.nowMs();
@@ -50,7 +52,14 @@ export async function settleReservationBatch(
 
   const locked = await lockAllRequests(db, commands, requests);
   await settleCancellations(db, cancellations, locked, decidedAtMs, clock, results);
-  await settleRequests(db, requests, locked, decidedAtMs, clock, results);
+  await settleRequests(
+    db,
+    requests,
+    locked,
+    { decidedAtMs, startGraceMs: policy.startGraceMs },
+    clock,
+    results,
+  );
 
   return commands.map((command) => {
     const result = results.get(command);
@@ -145,7 +154,7 @@ async function settleRequests(
   db: PreparedQueryable,
   requests: readonly ReservationRequestCommand[],
   locked: ReadonlyMap<string, LockedReservationRequest>,
-  decidedAtMs: number,
+  decision: { decidedAtMs: number; startGraceMs: number },
   clock: SettlementClock,
   results: Map<SettlementCommand, CommandResult>,
 ): Promise<void> {
@@ -157,7 +166,7 @@ async function settleRequests(
       throw new SettlementInvariantError(
         `request ${command.reservationId} has no inbox row after recording it`,
       );
-    const plan = planRequest(command, row);
+    const plan = planRequest(command, row, decision);
     if (plan.kind === 'replay') results.set(command, { ok: true, settlement: plan.settlement });
     else if (plan.kind === 'refuse') results.set(command, { ok: false, error: plan.error });
     else {
@@ -174,7 +183,7 @@ async function settleRequests(
       });
     }
   }
-  const decided = await decideReservationRequests(db, decidedAtMs, inputs);
+  const decided = await decideReservationRequests(db, decision.decidedAtMs, inputs);
   if (decided.length !== inputs.length) {
     throw new SettlementInvariantError(
       `decided ${decided.length} of ${inputs.length} locked pending requests`,

@@ -29,6 +29,7 @@ export const storedReasons = Object.freeze({
   overlap: 'overlap',
   unknownVehicle: 'unknown_vehicle',
   vehicleRetired: 'vehicle_retired',
+  periodStarted: 'period_started',
   notFound: 'not_found',
   notOwner: 'not_owner',
   wrongVehicle: 'wrong_vehicle',

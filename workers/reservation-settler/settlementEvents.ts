@@ -21,6 +21,10 @@ const eventReasons: Readonly<Record<string, { reason: RejectionReason; detail: s
   [storedReasons.overlap]: { reason: 'overlap', detail: 'the vehicle is booked for an overlapping period' },
   [storedReasons.unknownVehicle]: { reason: 'unknown_vehicle', detail: 'no such vehicle' },
   [storedReasons.vehicleRetired]: { reason: 'unknown_vehicle', detail: 'the vehicle is not bookable' },
+  [storedReasons.periodStarted]: {
+    reason: 'invalid_period',
+    detail: 'the requested period had already started when the request was settled',
+  },
   [storedReasons.notFound]: { reason: 'not_found', detail: notYoursDetail },
   [storedReasons.notOwner]: { reason: 'not_found', detail: notYoursDetail },
   [storedReasons.wrongVehicle]: { reason: 'not_found', detail: notYoursDetail },

@@ -39,7 +39,10 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
     createCircuitBreaker(
       postgresDependency,
       (_signal: AbortSignal, commands: SettlementCommand[]): Promise<CommandResult[]> =>
-        settleCommandBatch(pool, commands, deps.clock, (count) => metrics.countFastPathDecisions(count)),
+        settleCommandBatch(pool, commands, deps.clock, {
+          policy: settings.policy,
+          onFastDecisions: (count) => metrics.countFastPathDecisions(count),
+        }),
       {
         // A batch runs at most six statements, each bounded by the statement timeout: the
         // breaker's own timeout only catches a connection that hangs without an error.

@@ -16,7 +16,17 @@ describe('settler configuration', () => {
       lingerMs: 0,
       maxBatchesInFlight: 2,
     });
+    expect(readSettlerSettings(reader).policy).toEqual({ startGraceMs: 900_000 });
     reader.done();
+  });
+
+  it('reads the grace for started periods in seconds', () => {
+    const reader = new EnvReader({ SETTLER_START_GRACE_S: '60' });
+    expect(readSettlerSettings(reader).policy).toEqual({ startGraceMs: 60_000 });
+    reader.done();
+    const bad = new EnvReader({ SETTLER_START_GRACE_S: '-1' });
+    readSettlerSettings(bad);
+    expect(() => bad.done()).toThrow(/SETTLER_START_GRACE_S/);
   });
 
   it('names every bad variable', () => {

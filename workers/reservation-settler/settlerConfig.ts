@@ -2,6 +2,7 @@ import type { BatchingOptions } from '../runtime/batching/groupCommitBatcher.ts'
 import { ConfigError, type ConfigProblem } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
 import type { BatchRecoveryOptions } from './recoveringBatchSettler.ts';
+import { defaultSettlementPolicy, type SettlementPolicy } from './settlementPolicy.ts';
 
 /** The topics the settler reads and writes, and the group it reads them in. */
 export interface SettlerRouting {
@@ -19,6 +20,8 @@ export interface SettlerSettings {
   recovery: BatchRecoveryOptions;
   /** SETTLER_STATEMENT_TIMEOUT_MS: per-statement ceiling, so a stuck statement cannot hold a vehicle's locks (default 10000). */
   statementTimeoutMs: number;
+  /** SETTLER_START_GRACE_S: how long after its period started a pending request may still be booked (default 900). */
+  policy: SettlementPolicy;
 }
 
 export const defaultSettlerRouting: Readonly<SettlerRouting> = Object.freeze({
@@ -69,5 +72,12 @@ export function readSettlerSettings(reader: EnvReader): SettlerSettings {
       retryDelayMs: reader.int('SETTLER_BATCH_RETRY_DELAY_MS', 5, { min: 0, max: 10_000 }),
     },
     statementTimeoutMs: reader.int('SETTLER_STATEMENT_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    policy: {
+      startGraceMs:
+        reader.int('SETTLER_START_GRACE_S', defaultSettlementPolicy.startGraceMs / 1000, {
+          min: 0,
+          max: 604_800,
+        }) * 1000,
+    },
   };
 }

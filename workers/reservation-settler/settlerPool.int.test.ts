@@ -113,6 +113,7 @@ describe('the settler pool', () => {
         `ARRAY['c1', 'c2']`,
         `ARRAY[0, 0]`,
         `ARRAY[1, 2]::bigint[]`,
+        `now()`,
       ]),
     ];
     for (const plan of plans) {

@@ -24,7 +24,7 @@ export interface MatchingRequestInput {
 /**
  * The settler's common case in one autocommit statement: a request whose inbox row is pending,
  * says exactly what the command says (customer, vehicle, period to the millisecond), names an
- * active vehicle and has no booking under its id is booked — the exclusion constraint deciding,
+ * active vehicle, starts no earlier than `earliestStartMs` and has no booking under its id is booked — the exclusion constraint deciding,
  * as in `decideReservationRequests` — and its decision recorded. Returns the decided rows; any
  * other request (decided already, refused, unknown or retired vehicle, a booking from another
  * writer, no inbox row) is absent and untouched, for the locked transaction to settle.
@@ -39,7 +39,7 @@ export interface MatchingRequestInput {
  */
 export async function settleMatchingPendingRequests(
   db: PreparedQueryable,
-  decidedAtMs: number,
+  decision: { decidedAtMs: number; earliestStartMs: number },
   requests: readonly MatchingRequestInput[],
 ): Promise<RequestDecisionRecord[]> {
   if (requests.length === 0) return [];
@@ -61,6 +61,7 @@ export async function settleMatchingPendingRequests(
             AND r.vehicle_id = p.vehicle_id
             AND floor(extract(epoch FROM lower(r.requested_period)) * 1000) = p.starts_at_ms
             AND floor(extract(epoch FROM upper(r.requested_period)) * 1000) = p.ends_at_ms
+            AND lower(r.requested_period) >= $12::timestamptz
             AND (SELECT v.active FROM fleet.vehicles v WHERE v.id = r.vehicle_id) IS TRUE
             AND NOT EXISTS (SELECT FROM fleet.reservations b WHERE b.id = r.reservation_id)
           ORDER BY r.reservation_id
@@ -83,7 +84,7 @@ export async function settleMatchingPendingRequests(
        )
        ${recordDecidedRequests}`,
       values: [
-        new Date(decidedAtMs).toISOString(),
+        new Date(decision.decidedAtMs).toISOString(),
         requests.map((r) => r.reservationId),
         requests.map((r) => r.customerId),
         requests.map((r) => r.vehicleId),
@@ -94,6 +95,7 @@ export async function settleMatchingPendingRequests(
         requests.map((r) => r.correlationId),
         requests.map((r) => r.partition),
         requests.map((r) => r.offset),
+        new Date(decision.earliestStartMs).toISOString(),
       ],
     });
     return result.rows.map(requestDecisionFromRow);
