@@ -50,6 +50,8 @@ describe('Kafka client settings', () => {
       'topic.metadata.propagation.max.ms': 5_000,
       dr_cb: true,
       log_level: 4,
+      // Every client type shares the base: TCP_NODELAY like the Java client.
+      'socket.nagle.disable': true,
     });
   });
 

@@ -79,6 +79,9 @@ export function baseClientConfig(settings: KafkaClientSettings): GlobalConfig {
     'socket.timeout.ms': settings.socketTimeoutMs,
     'socket.connection.setup.timeout.ms': settings.connectionSetupTimeoutMs,
     'socket.keepalive.enable': true,
+    // TCP_NODELAY, as the Java client always sets it: librdkafka's default leaves Nagle on, which
+    // can hold a small request back while an earlier one on the same socket is unacknowledged.
+    'socket.nagle.disable': true,
     'reconnect.backoff.ms': settings.reconnectBackoffMs,
     'reconnect.backoff.max.ms': Math.max(settings.reconnectBackoffMs, settings.reconnectBackoffMaxMs),
     'retry.backoff.ms': settings.retryBackoffMs,
