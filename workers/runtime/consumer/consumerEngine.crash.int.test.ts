@@ -69,6 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await deleteTopics([topic]);
+  fs.rmSync(path.dirname(outFile), { recursive: true, force: true });
 });
 
 describe('ConsumerEngine crash safety (real broker, SIGKILL)', () => {
