@@ -6,10 +6,10 @@
  * second Ctrl-C (a second or more later) kills the workers and exits 1.
  */
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
-import { repeatedSignalWindowMs } from '../../workers/runtime/worker/shutdownSignals.ts';
 import { LocalStack } from '../stack/localStack.ts';
 import { loadStackConfig, repoRoot } from '../stack/stackConfig.ts';
 import { fleetProcesses } from './fleetProcesses.ts';
+import { shutdownOnSignals } from './fleetShutdown.ts';
 import { prepareFleet } from './prepareFleet.ts';
 import { ProcessSupervisor } from './processSupervisor.ts';
 
@@ -22,28 +22,14 @@ async function main(): Promise<void> {
   for (const [name, outcome] of outcomes) console.log(`${name.padEnd(16)} ${outcome}`);
 
   const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses);
-  let shutdownAt: number | undefined;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (shutdownAt !== undefined) {
-      // One Ctrl-C arrives twice: from the terminal and forwarded by npm.
-      if (performance.now() - shutdownAt < repeatedSignalWindowMs) return;
-      console.log(`\n${signal} again: killing the fleet's processes (SIGKILL) and exiting`);
-      supervisor.kill();
-      process.exit(1);
-    }
-    shutdownAt = performance.now();
-    console.log(`\n== ${signal}: draining the fleet`);
-    await supervisor.stop();
+  const shutdown = shutdownOnSignals(supervisor, async () => {
     if (startedHere.size > 0 && process.env.KEEP_STACK !== '1') {
       const stopped = await stack.down(startedHere);
       console.log(`== stopped stack services this run started: ${stopped.join(', ') || 'none'}`);
     } else {
       console.log('== stack services were already running before `npm start`: left running');
     }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 
   try {
     prepareFleet();
@@ -51,7 +37,7 @@ async function main(): Promise<void> {
     await supervisor.start(120_000);
   } catch (error) {
     console.error(`\nnpm start failed: ${(error as Error).message}`);
-    await shutdown('failure');
+    await shutdown('failure', 1);
     return;
   }
   const e = config.endpoints;
