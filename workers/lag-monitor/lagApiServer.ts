@@ -1,13 +1,17 @@
 import {
   Agent,
-  createServer,
   request as httpRequest,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../runtime/observability/logger.ts';
+import {
+  closeProbeServer,
+  listenProbeServer,
+  send,
+  sendProblem,
+} from '../runtime/observability/probeHttp.ts';
 import type { LagSnapshot } from './lagSnapshot.ts';
 
 /** Path of the JSON lag report. */
@@ -49,20 +53,14 @@ export class LagApiServer {
   async start(): Promise<number> {
     if (this.boundPort !== undefined) return this.boundPort;
     if (this.stopping) throw new Error('lag API server was stopped; create a new one');
-    const server = createServer((request, response) => this.route(request, response));
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    server.keepAliveTimeout = 5_000;
+    const { server, port } = await listenProbeServer(
+      this.options.host,
+      this.options.port,
+      (request, response) => this.route(request, response),
+    );
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.boundPort = (server.address() as AddressInfo).port;
-    return this.boundPort;
+    this.boundPort = port;
+    return port;
   }
 
   /** Closes the listener and its open sockets; idempotent. */
@@ -70,9 +68,7 @@ export class LagApiServer {
     this.stopping ??= (async () => {
       const server = this.server;
       if (!server) return;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await closeProbeServer(server);
       this.agent.destroy();
       this.server = undefined;
     })();
@@ -123,22 +119,4 @@ export class LagApiServer {
     });
     request.pipe(upstream);
   }
-}
-
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.statusCode = status;
-  response.setHeader('Content-Type', contentType);
-  response.setHeader('Cache-Control', 'no-store');
-  response.setHeader('X-Content-Type-Options', 'nosniff');
-  response.end(body);
-}
-
-/** RFC 9457 problem details; never a stack trace. */
-function sendProblem(response: ServerResponse, status: number, title: string, detail: string): void {
-  send(
-    response,
-    status,
-    'application/problem+json',
-    JSON.stringify({ type: 'about:blank', title, status, detail }),
-  );
 }

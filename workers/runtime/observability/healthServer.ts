@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { EnvReader } from '../config/envReader.ts';
 import type { Logger } from './logger.ts';
+import { closeProbeServer, listenProbeServer, send, sendProblem } from './probeHttp.ts';
 
 /** A health check's verdict; `reason` says what is wrong, in words an on-call engineer can act on. */
 export interface CheckResult {
@@ -79,28 +79,21 @@ export class HealthServer {
   async start(): Promise<number> {
     if (this.boundPort !== undefined) return this.boundPort;
     if (this.stopping) throw new Error('health server was stopped; create a new one');
-    const server = createServer((request, response) => {
-      this.route(request, response).catch((error: unknown) => {
-        this.options.logger?.error({ err: error }, 'health server request failed');
-        if (!response.headersSent) sendProblem(response, 500, 'Internal Server Error', 'the request failed');
-        else response.destroy();
-      });
-    });
-    // Probes and scrapes are tiny: do not let a slow client hold a socket.
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    server.keepAliveTimeout = 5_000;
+    const { server, port } = await listenProbeServer(
+      this.options.host,
+      this.options.port,
+      (request, response) => {
+        this.route(request, response).catch((error: unknown) => {
+          this.options.logger?.error({ err: error }, 'health server request failed');
+          if (!response.headersSent)
+            sendProblem(response, 500, 'Internal Server Error', 'the request failed');
+          else response.destroy();
+        });
+      },
+    );
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      server.once('error', onError);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    this.boundPort = (server.address() as AddressInfo).port;
-    return this.boundPort;
+    this.boundPort = port;
+    return port;
   }
 
   /** Closes the listener and every open (keep-alive) socket. Idempotent. */
@@ -112,9 +105,7 @@ export class HealthServer {
   private async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeProbeServer(server);
     this.server = undefined;
   }
 
@@ -167,24 +158,6 @@ function runChecks(checks: readonly NamedCheck[]): string[] {
   return reasons;
 }
 
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.statusCode = status;
-  response.setHeader('Content-Type', contentType);
-  response.setHeader('Cache-Control', 'no-store');
-  response.setHeader('X-Content-Type-Options', 'nosniff');
-  response.end(body);
-}
-
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   send(response, status, 'application/json; charset=utf-8', JSON.stringify(body));
-}
-
-/** RFC 9457 problem details. */
-function sendProblem(response: ServerResponse, status: number, title: string, detail: string): void {
-  send(
-    response,
-    status,
-    'application/problem+json',
-    JSON.stringify({ type: 'about:blank', title, status, detail }),
-  );
 }
