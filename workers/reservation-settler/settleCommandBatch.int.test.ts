@@ -14,7 +14,7 @@ import type { ReservationRequestCommand } from './settlementCommand.ts';
 import { defaultSettlementPolicy } from './settlementPolicy.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
 import { settleReservationBatch } from './settleReservationBatch.ts';
-import { requestCommand } from './testing/settlementCommands.ts';
+import { overlappingRounds, requestCommand } from './testing/settlementCommands.ts';
 import {
   createSettlementDatabase,
   overlappingConfirmedPairs,
@@ -158,11 +158,7 @@ describe('settleCommandBatch racing the locked path (a zombie on one path, the n
     const other = createPool({ connectionString: db.fresh.urls.app, applicationName: 'locked-path', max: 4 });
     try {
       const vehicles = [10, 11, 12, 13].map(vehicle);
-      const rounds = Array.from({ length: 8 }, (_, round) =>
-        vehicles.map((vehicleId, i) =>
-          requestCommand({ vehicleId, fromHour: round * 3 + i, toHour: round * 3 + i + 5 }),
-        ),
-      );
+      const rounds = overlappingRounds(vehicles, 8);
       await recordPendingRequests(db.app, rounds.flat());
       const fromFast: Settlement[] = [];
       const fromLocked: Settlement[] = [];

@@ -8,7 +8,7 @@ import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { inSettlementTransaction } from './settlementTransaction.ts';
 import { type SettlementClock, settleReservationBatch } from './settleReservationBatch.ts';
-import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
+import { cancellationCommand, overlappingRounds, requestCommand } from './testing/settlementCommands.ts';
 import {
   createSettlementDatabase,
   overlappingConfirmedPairs,
@@ -214,18 +214,7 @@ describe.each(settlementPaths)('through $name', (under) => {
 
     it('re-emits a decision made elsewhere (the ingress withdrawing a request) with a stable id and whole milliseconds', async () => {
       const withdrawn = requestCommand({ vehicleId: vehicle(13), fromHour: 0, toHour: 3 });
-      await db.app.query(
-        `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
-       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
-        [
-          withdrawn.reservationId,
-          withdrawn.customerId,
-          withdrawn.vehicleId,
-          new Date(withdrawn.startsAtMs).toISOString(),
-          new Date(withdrawn.endsAtMs).toISOString(),
-          Buffer.alloc(32),
-        ],
-      );
+      await recordPendingRequests(db.app, [withdrawn]);
       await db.app.query(
         `UPDATE fleet.reservation_requests SET status = 'rejected', decision_reason = 'enqueue_failed',
               decided_at = now() - interval '1.2345 milliseconds' WHERE reservation_id = $1`,
@@ -372,18 +361,7 @@ describe.each(settlementPaths)('through $name', (under) => {
 
     it('cancels a request that is still pending; its own command then re-emits that cancellation', async () => {
       const booking = requestCommand({ vehicleId: vehicle(12), fromHour: 0, toHour: 10 });
-      await db.app.query(
-        `INSERT INTO fleet.reservation_requests (reservation_id, customer_id, vehicle_id, requested_period, request_hash)
-       VALUES ($1, $2, $3, tstzrange($4::timestamptz, $5::timestamptz, '[)'), $6)`,
-        [
-          booking.reservationId,
-          booking.customerId,
-          booking.vehicleId,
-          new Date(booking.startsAtMs).toISOString(),
-          new Date(booking.endsAtMs).toISOString(),
-          Buffer.alloc(32),
-        ],
-      );
+      await recordPendingRequests(db.app, [booking]);
       const cancelled = await settleOne(
         cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(12) }),
       );
@@ -406,12 +384,7 @@ describe.each(settlementPaths)('through $name', (under) => {
       const other = createPool({ connectionString: db.fresh.urls.app, applicationName: 'zombie', max: 4 });
       try {
         const vehicles = [20, 21, 22, 23].map(vehicle);
-        // 6 rounds of 4 vehicles, each round's requests overlapping the previous round's on purpose.
-        const rounds = Array.from({ length: 6 }, (_, round) =>
-          vehicles.map((vehicleId, i) =>
-            requestCommand({ vehicleId, fromHour: round * 3 + i, toHour: round * 3 + i + 5 }),
-          ),
-        );
+        const rounds = overlappingRounds(vehicles, 6);
         // Half the rounds recorded by an ingress first (the fast path's case), half not.
         await recordPendingRequests(db.app, rounds.filter((_, i) => i % 2 === 0).flat());
         const fromA: Settlement[] = [];

@@ -34,6 +34,18 @@ export function requestCommand(options: {
   };
 }
 
+/**
+ * `count` rounds of one request per vehicle, each round's requests overlapping the previous
+ * round's on purpose: what two racing settlers must decide identically.
+ */
+export function overlappingRounds(vehicles: readonly string[], count: number): ReservationRequestCommand[][] {
+  return Array.from({ length: count }, (_, round) =>
+    vehicles.map((vehicleId, i) =>
+      requestCommand({ vehicleId, fromHour: round * 3 + i, toHour: round * 3 + i + 5 }),
+    ),
+  );
+}
+
 /** A validated cancellation of `reservationId` by `customerId`. */
 export function cancellationCommand(options: {
   reservationId: string;
