@@ -44,6 +44,7 @@ import {
   type SettlementDatabase,
 } from '../../workers/reservation-settler/testing/settlementDatabase.ts';
 import {
+  counterTotal,
   SettlerKafkaFixture,
   settlementsCounted,
   uniqueGroup,
@@ -252,6 +253,11 @@ async function settleThroughRuntime(
     // Decided is not done: the last events must be acknowledged too.
     while ((await kafka.recordCount(topics.events)) < commands.length) await sleep(20);
     const finished = Date.now();
+    const batches = await histogramMean(worker, 'fleet_settler_batch_size');
+    const fastPath = await counterTotal(worker, 'fleet_settler_fast_path_decisions_total');
+    progress(
+      `runtime: ${batches.count} batches, ${batches.mean.toFixed(1)} commands per batch on average, ${fastPath} decided by the fast path`,
+    );
     await worker.drain(10_000);
     const first = (
       await database.app.query<{ first: number | null }>(
@@ -265,6 +271,20 @@ async function settleThroughRuntime(
   } finally {
     await kafka.close();
   }
+}
+
+/** A histogram's observation count and mean on a worker's registry. */
+async function histogramMean(
+  worker: Parameters<typeof settlementsCounted>[0],
+  name: string,
+): Promise<{ count: number; mean: number }> {
+  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = (suffix: string) =>
+    (metric?.values ?? [])
+      .filter((v) => (v as { metricName?: string }).metricName === `${name}_${suffix}`)
+      .reduce((sum, v) => sum + v.value, 0);
+  const count = value('count');
+  return { count, mean: count === 0 ? 0 : value('sum') / count };
 }
 
 /** Every bench request decided exactly once, each with its own event id, and no overlapping confirmed bookings. */

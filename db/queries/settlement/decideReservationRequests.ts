@@ -92,13 +92,12 @@ export async function decideReservationRequests(
        decided AS (
          SELECT p.*,
                 CASE WHEN p.proposal <> 'book' THEN p.proposal
-                     WHEN b.id IS NOT NULL THEN 'confirmed'
+                     WHEN p.reservation_id IN (SELECT id FROM booked) THEN 'confirmed'
                      ELSE 'rejected' END AS decided_status,
                 CASE WHEN p.proposal <> 'book' THEN p.reason
-                     WHEN b.id IS NOT NULL THEN NULL
+                     WHEN p.reservation_id IN (SELECT id FROM booked) THEN NULL
                      ELSE '${overlapReason}' END AS decided_reason
            FROM proposed p
-           LEFT JOIN booked b ON b.id = p.reservation_id
        )
        ${recordDecidedRequests}`,
       values: [

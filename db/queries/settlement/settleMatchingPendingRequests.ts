@@ -77,10 +77,9 @@ export async function settleMatchingPendingRequests(
        ),
        decided AS (
          SELECT c.*,
-                CASE WHEN b.id IS NOT NULL THEN 'confirmed' ELSE 'rejected' END AS decided_status,
-                CASE WHEN b.id IS NOT NULL THEN NULL ELSE '${overlapReason}' END AS decided_reason
+                CASE WHEN c.reservation_id IN (SELECT id FROM booked) THEN 'confirmed' ELSE 'rejected' END AS decided_status,
+                CASE WHEN c.reservation_id IN (SELECT id FROM booked) THEN NULL ELSE '${overlapReason}' END AS decided_reason
            FROM claimed c
-           LEFT JOIN booked b ON b.id = c.reservation_id
        )
        ${recordDecidedRequests}`,
       values: [
