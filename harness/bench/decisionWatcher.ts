@@ -17,6 +17,8 @@ export interface SeenDecision {
   seenAt: number;
   /** The event's occurredAt: the settler's decision time (epoch ms). */
   occurredAt: number;
+  /** The record's timestamp: when the settler handed the event to its producer (CreateTime, epoch ms). */
+  producedAt: number;
   /** Short name of the payload: ReservationConfirmed, ReservationRejected, ReservationCancelled. */
   kind: string;
 }
@@ -69,6 +71,7 @@ export async function watchDecisions(topic: string, partitions: number): Promise
           decisions.set(body.reservationId, {
             seenAt,
             occurredAt: event.occurredAt,
+            producedAt: message.timestamp ?? Number.NaN,
             kind: union.slice(union.lastIndexOf('.') + 1),
           });
         }

@@ -238,7 +238,7 @@ async function p4(lines: BenchLine[], notes: string[]): Promise<void> {
       `P4: autocannon (programmatic, in the benchmark process) with ${connections} connections, pipelining ${pipelining}, ` +
         `${seconds} s per measure after a ${warmupSeconds} s warm-up, ${rounds} alternating rounds, best round reported; ` +
         `each request a valid POST /v1/reservations (${customers} customers round-robin, ${localVehicleCount} seeded vehicles, random 1–4 h periods within 330 days, unique Idempotency-Key); ` +
-        `the same request bytes go to the baseline. Ingress: shipped defaults (pool ${process.env.INGRESS_DB_POOL_MAX ?? 10}, producer linger ${process.env.KAFKA_PRODUCER_LINGER_MS ?? 2} ms, acks=all) ` +
+        `the same request bytes go to the baseline. Ingress: shipped defaults (pool ${process.env.INGRESS_DB_POOL_MAX ?? 10}, producer linger ${process.env.KAFKA_PRODUCER_LINGER_MS ?? 0} ms, acks=all) ` +
         `with limits raised (${Object.entries(benchLimits)
           .map(([k, v]) => `${k}=${v}`)
           .join(
@@ -273,6 +273,10 @@ interface OpenLoopPhase {
   ingress: number[];
   toDecision: number[];
   afterDecision: number[];
+  /** occurredAt → the record's CreateTime (the settler's produce call). */
+  toProduce: number[];
+  /** The record's CreateTime → read here. */
+  afterProduce: number[];
   kinds: Map<string, number>;
   /** CPU from the first request until every acceptance was decided, and the 202s it bought (warm-up included). */
   cpu: CpuSpent | undefined;
@@ -347,6 +351,8 @@ async function openLoopPhase(
     ingress: sortedOf(accepted.map((s) => s.answeredAt - s.sentAt)),
     toDecision: sortedOf(decided.map((x) => x.decision.occurredAt - x.sample.answeredAt)),
     afterDecision: sortedOf(decided.map((x) => x.decision.seenAt - x.decision.occurredAt)),
+    toProduce: sortedOf(decided.map((x) => x.decision.producedAt - x.decision.occurredAt)),
+    afterProduce: sortedOf(decided.map((x) => x.decision.seenAt - x.decision.producedAt)),
     kinds,
     cpu,
     acceptedInPhase: samples.filter((s) => s.status === 202).length,
@@ -372,7 +378,9 @@ function phaseSummary(phase: OpenLoopPhase): string {
     `202 → decided: ${latencySummary(phase.fromAccept)}; send → decided: ${latencySummary(phase.fromSend)}; ` +
     `send → 202 (ingress, incl. broker ack): ${latencySummary(phase.ingress)}; ` +
     `202 → event occurredAt (command delivery to a settler, its poll, batch linger and queueing; occurredAt is stamped when the batch's transaction starts): ${latencySummary(phase.toDecision)}; ` +
-    `occurredAt → event read (settlement transaction, event produce with acks=all, our fetch): ${latencySummary(phase.afterDecision)}. ` +
+    `occurredAt → event read (settlement transaction, event produce with acks=all, our fetch): ${latencySummary(phase.afterDecision)}, ` +
+    `of which occurredAt → produce call (the record's CreateTime: the settlement transaction and the settler's own work; 1 ms resolution): ${latencySummary(phase.toProduce)} ` +
+    `and produce call → event read (producer linger, broker append, our fetch): ${latencySummary(phase.afterProduce)}. ` +
     `${describeCpu(phase.cpu, phase.acceptedInPhase, 'accepted and settled request')} (whole phase). ` +
     `Machine: ${phase.loadBefore} before, ${phase.loadAfter} after.`
   );
@@ -479,7 +487,7 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
         `(a raw consumer assigned to every partition, fetch.wait.max.ms 10); same machine, one wall clock. ` +
         `Same request shape as P4 (${customers} customers, ${localVehicleCount} vehicles, random 1–4 h periods). ${settlers} settler(s), ${partitions} partitions, ` +
         `SETTLER_BATCH_LINGER_MS=${process.env.SETTLER_BATCH_LINGER_MS ?? `${settlerDefaults.batching.lingerMs} (default)`}, SETTLER_BATCH_MAX=${process.env.SETTLER_BATCH_MAX ?? `${settlerDefaults.batching.maxBatchSize} (default)`}, ` +
-        `KAFKA_PRODUCER_LINGER_MS=${process.env.KAFKA_PRODUCER_LINGER_MS ?? '2 (default)'}, CONSUMER_COMMIT_INTERVAL_MS=${process.env.CONSUMER_COMMIT_INTERVAL_MS ?? '1000 (default)'}.`,
+        `KAFKA_PRODUCER_LINGER_MS=${process.env.KAFKA_PRODUCER_LINGER_MS ?? '0 (default)'}, CONSUMER_COMMIT_INTERVAL_MS=${process.env.CONSUMER_COMMIT_INTERVAL_MS ?? '1000 (default)'}.`,
       `P5 at ${rate} req/s: ${phaseSummary(main)} Database for these reservations: ${statusRows.rows.map((r) => `${r.status} ${r.n}`).join(', ')}. ` +
         `Ingress counters after this phase (warm-up included): ${outcomes}.`,
       ...(diagnostic

@@ -44,7 +44,7 @@ describe('Kafka client settings', () => {
       'enable.idempotence': true,
       acks: -1,
       partitioner: 'murmur2_random',
-      'linger.ms': 2,
+      'linger.ms': 0,
       'compression.codec': 'lz4',
       'message.timeout.ms': 10_000,
       'topic.metadata.propagation.max.ms': 5_000,

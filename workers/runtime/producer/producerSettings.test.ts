@@ -3,7 +3,7 @@ import { EnvReader } from '../config/envReader.ts';
 import { defaultProducerSettings, readProducerSettings } from './producerSettings.ts';
 
 describe('producer settings', () => {
-  it('defaults: linger 2 ms, lz4, 10 s message timeout', () => {
+  it('defaults: linger 0 ms, lz4, 10 s message timeout', () => {
     const reader = new EnvReader({});
     expect(readProducerSettings(reader)).toEqual(defaultProducerSettings);
     reader.done();
