@@ -107,7 +107,6 @@ export function brokerProperties(options: {
   ].join('\n')}\n`;
 }
 
-/** A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints. */
 /**
  * A random KRaft cluster id: 16 bytes in URL-safe base64, never starting with '-', which the
  * storage tool's argument parser would read as an option (Kafka's own Uuid.randomUuid() rejects

@@ -1,7 +1,6 @@
 import type { EngineObserver, PartitionSnapshot } from '../consumer/engineObserver.ts';
 import type { ConsumerMetrics } from './metrics.ts';
 
-/** Turns the engine's events into the consumer counters and histograms (cheap; never throws). */
 /**
  * Turns engine events into the consumer metrics. Label children are cached per topic so a
  * message costs a few increments, not label hashing (the runtime's budget is about 1 µs).
