@@ -1,3 +1,5 @@
+import type { EnvReader } from '../../workers/runtime/config/envReader.ts';
+
 /** One long-running process of the local fleet. */
 export interface FleetProcess {
   /** Log prefix and name. */
@@ -10,9 +12,46 @@ export interface FleetProcess {
   env?: Record<string, string>;
 }
 
+/** The ports `npm start` gives its processes; the defaults are the contract's. */
+export interface FleetPorts {
+  /** INGRESS_PORT: the ingress's API, health and metrics port; default 8080. */
+  ingress: number;
+  /** FLEET_SETTLER_PORT: the settler's METRICS_PORT under `npm start`; default 9101. */
+  settler: number;
+  /** FLEET_LAG_MONITOR_PORT: the lag monitor's METRICS_PORT (and /v1/lag) under `npm start`; default 9104. */
+  lagMonitor: number;
+}
+
+/** Reads the fleet's ports (call `reader.done()` afterwards); each process gets its own, never a shared METRICS_PORT. */
+export function readFleetPorts(reader: EnvReader): FleetPorts {
+  const port = (name: string, fallback: number) => reader.int(name, fallback, { min: 1, max: 65_535 });
+  return {
+    ingress: port('INGRESS_PORT', 8080),
+    settler: port('FLEET_SETTLER_PORT', 9101),
+    lagMonitor: port('FLEET_LAG_MONITOR_PORT', 9104),
+  };
+}
+
 /** Every process `npm start` runs, in start order (consumers before the ingress that feeds them). */
-export const fleetProcesses: readonly FleetProcess[] = [
-  { name: 'settler', entry: 'workers/reservation-settler/main.ts', readyUrl: 'http://127.0.0.1:9101/readyz' },
-  { name: 'lag-monitor', entry: 'workers/lag-monitor/main.ts', readyUrl: 'http://127.0.0.1:9104/readyz' },
-  { name: 'ingress', entry: 'workers/ingress/main.ts', readyUrl: 'http://127.0.0.1:8080/readyz' },
-];
+export function fleetProcesses(ports: FleetPorts): FleetProcess[] {
+  return [
+    {
+      name: 'settler',
+      entry: 'workers/reservation-settler/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.settler}/readyz`,
+      env: { METRICS_PORT: String(ports.settler) },
+    },
+    {
+      name: 'lag-monitor',
+      entry: 'workers/lag-monitor/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.lagMonitor}/readyz`,
+      env: { METRICS_PORT: String(ports.lagMonitor) },
+    },
+    {
+      name: 'ingress',
+      entry: 'workers/ingress/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.ingress}/readyz`,
+      env: { INGRESS_PORT: String(ports.ingress) },
+    },
+  ];
+}

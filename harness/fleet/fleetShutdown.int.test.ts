@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,28 +8,17 @@ import {
   produceRecords,
   uniqueName,
 } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { type ProcessGroup, startProcessGroup, supervisedLogMessages } from './testing/processGroup.ts';
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing/echoFleet.ts');
 const topic = uniqueName('fleet-shutdown');
-let child: ChildProcess | undefined;
+let fleet: ProcessGroup | undefined;
 
 afterAll(async () => {
   // A failed assertion must not leave the group running.
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    process.kill(-child.pid, 'SIGKILL');
-  }
+  fleet?.killIfRunning();
   await deleteTopics([topic]);
 });
-
-/** The JSON log lines a supervised process printed, by its prefix. */
-function logOf(output: string, name: string): { msg: string }[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith(`${name} `))
-    .map((line) => line.slice(line.indexOf('|') + 1).trim())
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg: string });
-}
 
 describe('the supervisor under a terminal Ctrl-C', () => {
   it('drains every worker and exits 0 when one Ctrl-C reaches the whole group and npm forwards it once more', async () => {
@@ -39,41 +27,33 @@ describe('the supervisor under a terminal Ctrl-C', () => {
       topic,
       Array.from({ length: 400 }, (_, i) => ({ key: `k${i % 40}`, value: `v${i}` })),
     );
-    const output: string[] = [];
     // Its own process group, as a shell gives a foreground job: the group signal reaches the
     // supervisor and every worker, as a terminal's Ctrl-C does.
-    child = spawn(process.execPath, [fixture], {
+    fleet = startProcessGroup(process.execPath, [fixture], {
       env: {
         ...process.env,
         TEST_TOPIC: topic,
         TEST_GROUP: uniqueName('fleet-shutdown-group'),
         TEST_HANDLER_MS: '1000',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
     });
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child?.once('close', (code, signal) => resolve({ code, signal })),
-    );
     const deadline = Date.now() + 90_000;
-    while (!output.join('').includes('fleet ready')) {
-      if (Date.now() > deadline) throw new Error(`the echo fleet never got ready:\n${output.join('')}`);
+    while (!fleet.output().includes('fleet ready')) {
+      if (Date.now() > deadline) throw new Error(`the echo fleet never got ready:\n${fleet.output()}`);
       await sleep(100);
     }
     await sleep(1500); // handlers of a second each are running
-    const pid = child.pid!;
+    const pid = fleet.child.pid!;
     process.kill(-pid, 'SIGINT'); // the terminal: every process of the group
     await sleep(50);
     process.kill(pid, 'SIGINT'); // npm forwarding it to its child
 
-    expect(await exit).toEqual({ code: 0, signal: null });
-    const text = output.join('');
+    expect(await fleet.exit).toEqual({ code: 0, signal: null });
+    const text = fleet.output();
     expect(text).toContain('== SIGINT: draining the fleet');
     expect(text).not.toContain('again: killing');
     for (const name of ['echo-0', 'echo-1']) {
-      const messages = logOf(text, name).map((l) => l.msg);
+      const messages = supervisedLogMessages(text, name);
       expect(messages, name).toContain('draining');
       expect(messages, name).toContain(
         'same signal delivered twice (terminal and parent): still stopping gracefully',

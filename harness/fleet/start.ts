@@ -6,22 +6,26 @@
  * second Ctrl-C (a second or more later) kills the workers and exits 1.
  */
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
+import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { LocalStack } from '../stack/localStack.ts';
 import { loadStackConfig, repoRoot } from '../stack/stackConfig.ts';
-import { fleetProcesses } from './fleetProcesses.ts';
+import { fleetProcesses, readFleetPorts } from './fleetProcesses.ts';
 import { shutdownOnSignals } from './fleetShutdown.ts';
 import { prepareFleet } from './prepareFleet.ts';
 import { ProcessSupervisor } from './processSupervisor.ts';
 
 async function main(): Promise<void> {
   const config = loadStackConfig();
+  const reader = new EnvReader(process.env);
+  const ports = readFleetPorts(reader);
+  reader.done();
   console.log('== local stack');
   const stack = await LocalStack.create(config, (line) => console.log(line));
   const outcomes = await stack.up();
   const startedHere = new Set([...outcomes].filter(([, o]) => o === 'started').map(([name]) => name));
   for (const [name, outcome] of outcomes) console.log(`${name.padEnd(16)} ${outcome}`);
 
-  const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses);
+  const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses(ports));
   const shutdown = shutdownOnSignals(supervisor, async () => {
     if (startedHere.size > 0 && process.env.KEEP_STACK !== '1') {
       const stopped = await stack.down(startedHere);
@@ -41,11 +45,12 @@ async function main(): Promise<void> {
     return;
   }
   const e = config.endpoints;
+  const ingress = `http://127.0.0.1:${ports.ingress}`;
   console.log(`
 == fleetstream is running
-  ingress          http://127.0.0.1:8080   (GET /readyz, /metrics)
-  settler          http://127.0.0.1:9101/metrics
-  lag monitor      http://127.0.0.1:9104/v1/lag
+  ingress          ${ingress}   (GET /readyz, /metrics)
+  settler          http://127.0.0.1:${ports.settler}/metrics
+  lag monitor      http://127.0.0.1:${ports.lagMonitor}/v1/lag
   kafka            ${e.kafkaBootstrap}
   schema registry  ${e.schemaRegistryUrl}
   postgres         ${e.databaseUrl}
@@ -53,8 +58,8 @@ async function main(): Promise<void> {
 
   Mint a token and place a first reservation (in another terminal):
     TOKEN=$(npm run -s token -- --sub alice)
-    VEHICLE=$(curl -s -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8080/v1/vehicles?limit=1' | node -p 'JSON.parse(require("fs").readFileSync(0)).vehicles[0].vehicleId')
-    curl -i -X POST http://127.0.0.1:8080/v1/reservations \\
+    VEHICLE=$(curl -s -H "Authorization: Bearer $TOKEN" '${ingress}/v1/vehicles?limit=1' | node -p 'JSON.parse(require("fs").readFileSync(0)).vehicles[0].vehicleId')
+    curl -i -X POST ${ingress}/v1/reservations \\
       -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
       -d "{\\"vehicleId\\":\\"$VEHICLE\\",\\"startsAt\\":\\"$(date -u -d '+1 day' +%Y-%m-%dT10:00:00Z)\\",\\"endsAt\\":\\"$(date -u -d '+2 day' +%Y-%m-%dT10:00:00Z)\\"}"
 
