@@ -45,6 +45,7 @@ import {
 } from '../../workers/reservation-settler/testing/settlementDatabase.ts';
 import {
   counterTotal,
+  histogramMean,
   SettlerKafkaFixture,
   settlementsCounted,
   uniqueGroup,
@@ -271,20 +272,6 @@ async function settleThroughRuntime(
   } finally {
     await kafka.close();
   }
-}
-
-/** A histogram's observation count and mean on a worker's registry. */
-async function histogramMean(
-  worker: Parameters<typeof settlementsCounted>[0],
-  name: string,
-): Promise<{ count: number; mean: number }> {
-  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = (suffix: string) =>
-    (metric?.values ?? [])
-      .filter((v) => (v as { metricName?: string }).metricName === `${name}_${suffix}`)
-      .reduce((sum, v) => sum + v.value, 0);
-  const count = value('count');
-  return { count, mean: count === 0 ? 0 : value('sum') / count };
 }
 
 /** Every bench request decided exactly once, each with its own event id, and no overlapping confirmed bookings. */

@@ -175,13 +175,33 @@ export function settlementsCounted(worker: Pick<RunningWorker<unknown>, 'registr
   return counterTotal(worker, 'fleet_settler_settlements_total');
 }
 
+/** The sum of a metric's samples on a worker's registry whose sample name is `sampleName` (0 when none). */
+async function sampleTotal(
+  worker: Pick<RunningWorker<unknown>, 'registry'>,
+  name: string,
+  sampleName = name,
+): Promise<number> {
+  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return (metric?.values ?? [])
+    .filter((value) => ((value as { metricName?: string }).metricName ?? name) === sampleName)
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
 /** The sum of a counter's series on a worker's registry (0 when it has none). */
-export async function counterTotal(
+export function counterTotal(
   worker: Pick<RunningWorker<unknown>, 'registry'>,
   name: string,
 ): Promise<number> {
-  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
+  return sampleTotal(worker, name);
+}
+
+/** A histogram's observation count and mean over all its series on a worker's registry. */
+export async function histogramMean(
+  worker: Pick<RunningWorker<unknown>, 'registry'>,
+  name: string,
+): Promise<{ count: number; mean: number }> {
+  const count = await sampleTotal(worker, name, `${name}_count`);
+  return { count, mean: count === 0 ? 0 : (await sampleTotal(worker, name, `${name}_sum`)) / count };
 }
 
 /** A new consumer group name. */
