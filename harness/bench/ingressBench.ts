@@ -26,6 +26,7 @@ import { localVehicleCount } from '../../db/seeds/localVehicleCatalog.ts';
 import { shippedPartitions } from '../../topics/loadCatalog.ts';
 import { readSettlerSettings } from '../../workers/reservation-settler/settlerConfig.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
+import { defaultProducerSettings } from '../../workers/runtime/producer/producerSettings.ts';
 import { freePort, type IsolatedFleet } from '../doubleBooking/isolatedFleet.ts';
 import { type LoadRun, runAutocannon } from './autocannonRun.ts';
 import { startBenchFleet } from './benchFleet.ts';
@@ -238,7 +239,7 @@ async function p4(lines: BenchLine[], notes: string[]): Promise<void> {
       `P4: autocannon (programmatic, in the benchmark process) with ${connections} connections, pipelining ${pipelining}, ` +
         `${seconds} s per measure after a ${warmupSeconds} s warm-up, ${rounds} alternating rounds, best round reported; ` +
         `each request a valid POST /v1/reservations (${customers} customers round-robin, ${localVehicleCount} seeded vehicles, random 1–4 h periods within 330 days, unique Idempotency-Key); ` +
-        `the same request bytes go to the baseline. Ingress: shipped defaults (pool ${process.env.INGRESS_DB_POOL_MAX ?? 10}, producer linger ${process.env.KAFKA_PRODUCER_LINGER_MS ?? 0} ms, acks=all) ` +
+        `the same request bytes go to the baseline. Ingress: shipped defaults (pool ${process.env.INGRESS_DB_POOL_MAX ?? 10}, producer linger ${process.env.KAFKA_PRODUCER_LINGER_MS ?? defaultProducerSettings.lingerMs} ms, acks=all) ` +
         `with limits raised (${Object.entries(benchLimits)
           .map(([k, v]) => `${k}=${v}`)
           .join(
@@ -487,7 +488,7 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
         `(a raw consumer assigned to every partition, fetch.wait.max.ms 10); same machine, one wall clock. ` +
         `Same request shape as P4 (${customers} customers, ${localVehicleCount} vehicles, random 1–4 h periods). ${settlers} settler(s), ${partitions} partitions, ` +
         `SETTLER_BATCH_LINGER_MS=${process.env.SETTLER_BATCH_LINGER_MS ?? `${settlerDefaults.batching.lingerMs} (default)`}, SETTLER_BATCH_MAX=${process.env.SETTLER_BATCH_MAX ?? `${settlerDefaults.batching.maxBatchSize} (default)`}, ` +
-        `KAFKA_PRODUCER_LINGER_MS=${process.env.KAFKA_PRODUCER_LINGER_MS ?? '0 (default)'}, CONSUMER_COMMIT_INTERVAL_MS=${process.env.CONSUMER_COMMIT_INTERVAL_MS ?? '1000 (default)'}.`,
+        `KAFKA_PRODUCER_LINGER_MS=${process.env.KAFKA_PRODUCER_LINGER_MS ?? `${defaultProducerSettings.lingerMs} (default)`}, CONSUMER_COMMIT_INTERVAL_MS=${process.env.CONSUMER_COMMIT_INTERVAL_MS ?? '1000 (default)'}.`,
       `P5 at ${rate} req/s: ${phaseSummary(main)} Database for these reservations: ${statusRows.rows.map((r) => `${r.status} ${r.n}`).join(', ')}. ` +
         `Ingress counters after this phase (warm-up included): ${outcomes}.`,
       ...(diagnostic
