@@ -175,24 +175,27 @@ export function settlementsCounted(worker: Pick<RunningWorker<unknown>, 'registr
   return counterTotal(worker, 'fleet_settler_settlements_total');
 }
 
-/** The sum of a metric's samples on a worker's registry whose sample name is `sampleName` (0 when none). */
-async function sampleTotal(
+/** The samples of one metric on a worker's registry, each with its sample name (none when it has no series). */
+async function metricSamples(
   worker: Pick<RunningWorker<unknown>, 'registry'>,
   name: string,
-  sampleName = name,
-): Promise<number> {
+): Promise<{ sampleName: string; value: number }[]> {
   const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return (metric?.values ?? [])
-    .filter((value) => ((value as { metricName?: string }).metricName ?? name) === sampleName)
-    .reduce((sum, value) => sum + value.value, 0);
+  return (metric?.values ?? []).map((v) => ({
+    sampleName: (v as { metricName?: string }).metricName ?? name,
+    value: v.value,
+  }));
 }
 
+const sumOf = (samples: { sampleName: string; value: number }[], sampleName: string): number =>
+  samples.filter((s) => s.sampleName === sampleName).reduce((sum, s) => sum + s.value, 0);
+
 /** The sum of a counter's series on a worker's registry (0 when it has none). */
-export function counterTotal(
+export async function counterTotal(
   worker: Pick<RunningWorker<unknown>, 'registry'>,
   name: string,
 ): Promise<number> {
-  return sampleTotal(worker, name);
+  return sumOf(await metricSamples(worker, name), name);
 }
 
 /** A histogram's observation count and mean over all its series on a worker's registry. */
@@ -200,8 +203,9 @@ export async function histogramMean(
   worker: Pick<RunningWorker<unknown>, 'registry'>,
   name: string,
 ): Promise<{ count: number; mean: number }> {
-  const count = await sampleTotal(worker, name, `${name}_count`);
-  return { count, mean: count === 0 ? 0 : (await sampleTotal(worker, name, `${name}_sum`)) / count };
+  const samples = await metricSamples(worker, name);
+  const count = sumOf(samples, `${name}_count`);
+  return { count, mean: count === 0 ? 0 : sumOf(samples, `${name}_sum`) / count };
 }
 
 /** A new consumer group name. */
