@@ -14,9 +14,13 @@
  * BENCH_P4_WARMUP_SECONDS (2), BENCH_P4_ROUNDS (2), BENCH_P5_RATE (500), BENCH_P5_SECONDS (20),
  * BENCH_P5_WARMUP_SECONDS (5), BENCH_P5_SETTLERS (1, as npm start runs), BENCH_CUSTOMERS (2000). Worker variables
  * (SETTLER_BATCH_LINGER_MS, KAFKA_PRODUCER_LINGER_MS, …) set here reach the fleet's processes.
+ * BENCH_P5_DIAGNOSTIC_RATE (100; the rate or above skips the diagnostic phase). BENCH_P5_SAMPLES=<path>
+ * writes every decided request of a phase to <path>.<phase>.jsonl (send, 202, occurredAt, produce
+ * call and read times), to see where the slow ones waited over the run.
  * Summary lines go to stdout, progress to stderr; a dated section is appended to docs/benchmarks.md.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +38,7 @@ import { appendBenchReport, type BenchLine, formatBenchLine } from './benchRepor
 import { type CpuSpent, describeCpu, type ProcessGroup, startCpuSampling } from './cpuSampler.ts';
 import { type DecisionWatcher, watchDecisions } from './decisionWatcher.ts';
 import { type OpenLoopSample, runOpenLoop } from './openLoopLoad.ts';
+import { nearestRankPercentile } from './percentile.ts';
 import { type ReservationRequestSource, reservationRequestSource } from './reservationRequests.ts';
 
 const args = process.argv.slice(2);
@@ -102,10 +107,7 @@ function processGroups(fleet: IsolatedFleet, barePort?: number): ProcessGroup[] 
   ];
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
+const percentile = nearestRankPercentile;
 
 function sortedOf(values: number[]): number[] {
   return values.sort((a, b) => a - b);
@@ -338,6 +340,14 @@ async function openLoopPhase(
     const d = watcher.decisions.get(s.reservationId!);
     return d ? [{ sample: s, decision: d }] : [];
   });
+  const samplesFile = process.env.BENCH_P5_SAMPLES;
+  if (samplesFile) {
+    // One line per decided request, for reading a run's tail over time (where in the path the slow ones waited).
+    const rows = decided.map(({ sample, decision }) =>
+      JSON.stringify({ sentAt: sample.sentAt, answeredAt: sample.answeredAt, ...decision }),
+    );
+    writeFileSync(`${samplesFile}.${label.replaceAll(' ', '-')}.jsonl`, `${rows.join('\n')}\n`);
+  }
   const kinds = new Map<string, number>();
   for (const x of decided) kinds.set(x.decision.kind, (kinds.get(x.decision.kind) ?? 0) + 1);
   return {
