@@ -36,6 +36,16 @@ export function describeMachine(): string {
   return `${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${kernel}, Node ${process.version}`;
 }
 
+/** A report's time, `YYYY-MM-DD HH:MM` (UTC), as section titles print it. */
+export function reportTime(at: Date = new Date()): string {
+  return at.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The same time for a file name: `YYYY-MM-DDTHHMM`. */
+export function reportStamp(at: Date = new Date()): string {
+  return at.toISOString().slice(0, 16).replace(':', '');
+}
+
 /** Appends a dated section with the lines and the command to docs/benchmarks.md. */
 export function appendBenchReport(
   title: string,
@@ -53,7 +63,7 @@ export function appendBenchReport(
   }
   const section = [
     '',
-    `## ${title} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    `## ${title} — ${reportTime()} UTC`,
     '',
     `- Machine: ${describeMachine()}`,
     `- Command: \`${command}\``,

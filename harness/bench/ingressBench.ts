@@ -22,6 +22,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,12 +33,23 @@ import { readSettlerSettings } from '../../workers/reservation-settler/settlerCo
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { defaultProducerSettings } from '../../workers/runtime/producer/producerSettings.ts';
 import { freePort, type IsolatedFleet } from '../doubleBooking/isolatedFleet.ts';
+import { writePng } from '../report/renderPng.ts';
+import { timeSeriesSvg } from '../report/timeSeriesChart.ts';
+import { repoRoot } from '../stack/stackConfig.ts';
 import { type LoadRun, runAutocannon } from './autocannonRun.ts';
 import { startBenchFleet } from './benchFleet.ts';
-import { appendBenchReport, type BenchLine, formatBenchLine } from './benchReport.ts';
+import {
+  appendBenchReport,
+  type BenchLine,
+  formatBenchLine,
+  reportStamp,
+  reportTime,
+} from './benchReport.ts';
 import { type CpuSpent, describeCpu, type ProcessGroup, startCpuSampling } from './cpuSampler.ts';
 import { type DecisionWatcher, watchDecisions } from './decisionWatcher.ts';
+import type { DecidedSample } from './latencyTimeline.ts';
 import { type OpenLoopSample, runOpenLoop } from './openLoopLoad.ts';
+import { p5LatencyChart } from './p5LatencyChart.ts';
 import { nearestRankPercentile } from './percentile.ts';
 import { type ReservationRequestSource, reservationRequestSource } from './reservationRequests.ts';
 
@@ -268,6 +280,8 @@ interface OpenLoopPhase {
   seconds: number;
   measured: OpenLoopSample[];
   accepted: OpenLoopSample[];
+  /** Every decided acceptance, with its times along the path. */
+  decided: DecidedSample[];
   maxInFlight: number;
   maxSendLagMs: number;
   /** Sorted latencies (ms) of the decided acceptances. */
@@ -340,12 +354,17 @@ async function openLoopPhase(
     const d = watcher.decisions.get(s.reservationId!);
     return d ? [{ sample: s, decision: d }] : [];
   });
+  const decidedSamples: DecidedSample[] = decided.map(({ sample, decision }) => ({
+    sentAt: sample.sentAt,
+    answeredAt: sample.answeredAt,
+    occurredAt: decision.occurredAt,
+    producedAt: decision.producedAt,
+    seenAt: decision.seenAt,
+  }));
   const samplesFile = process.env.BENCH_P5_SAMPLES;
   if (samplesFile) {
-    // One line per decided request, for reading a run's tail over time (where in the path the slow ones waited).
-    const rows = decided.map(({ sample, decision }) =>
-      JSON.stringify({ sentAt: sample.sentAt, answeredAt: sample.answeredAt, ...decision }),
-    );
+    // One line per decided request, for reading a run's tail over time (latencyTimeline.ts).
+    const rows = decidedSamples.map((row) => JSON.stringify(row));
     writeFileSync(`${samplesFile}.${label.replaceAll(' ', '-')}.jsonl`, `${rows.join('\n')}\n`);
   }
   const kinds = new Map<string, number>();
@@ -355,6 +374,7 @@ async function openLoopPhase(
     seconds,
     measured,
     accepted,
+    decided: decidedSamples,
     maxInFlight,
     maxSendLagMs,
     fromAccept: sortedOf(decided.map((x) => x.decision.seenAt - x.sample.answeredAt)),
@@ -507,6 +527,21 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
           ]
         : []),
     );
+    const chartFile = writeReport
+      ? path.join(repoRoot, 'docs', 'benchmarks', `p5-latency-${reportStamp()}.png`)
+      : process.env.BENCH_P5_PLOT;
+    if (chartFile) {
+      const chart = p5LatencyChart({
+        main,
+        diagnostic,
+        goalMs,
+        subtitle: `${reportTime()} UTC · ${os.cpus().length} cores · p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms at ${rate} req/s`,
+      });
+      writePng(chartFile, timeSeriesSvg(chart));
+      progress(`P5: latency chart written to ${chartFile}`);
+      if (writeReport)
+        notes.push(`Latency over the run: ![P5 latency per request](benchmarks/${path.basename(chartFile)})`);
+    }
   });
 }
 

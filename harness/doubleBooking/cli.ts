@@ -63,5 +63,5 @@ console.log(
 console.log(
   `  replay into a fresh group: database changed ${c.replayChangedDatabase}, disagreements ${c.replayDisagreements.length}, new event ids ${c.replayNewEventIds}`,
 );
-console.log(`  report: ${values.report}`);
+console.log(`  report: ${values.report}${report.chartFile ? `, chart: ${report.chartFile}` : ''}`);
 process.exit(report.ok ? 0 : 1);

@@ -2,9 +2,10 @@
 # Installs the Debian packages fleetstream needs, only those missing:
 #  - zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev: to build the Kafka client's librdkafka
 #  - prometheus: promtool for alert-rule unit tests, and the server for dashboard tests
+#  - fonts-dejavu-core: the font the PNG charts of benchmark and harness reports are drawn with
 # Java 17+ and Maven are expected on the machine (they fetch and run Kafka and the registry).
 set -euo pipefail
-packages=(zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev prometheus)
+packages=(zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev prometheus fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

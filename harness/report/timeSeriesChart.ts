@@ -1,0 +1,191 @@
+/**
+ * A small SVG chart for benchmark and harness reports: series of (x, y) points drawn as dots or
+ * lines over labelled axes, horizontal rules for goals, vertical marks for events, linear or
+ * logarithmic y. It draws what a
+ * report needs (latency over a run, progress over time) and nothing more; renderPng.ts turns the
+ * SVG into the PNG the reports link.
+ */
+
+/** One series: dots suit thousands of samples, lines suit a per-bin statistic. */
+export interface ChartSeries {
+  label: string;
+  /** Any SVG colour. */
+  color: string;
+  style: 'dots' | 'line';
+  points: ReadonlyArray<readonly [x: number, y: number]>;
+}
+
+/** A labelled horizontal line, e.g. a goal. */
+export interface ChartRule {
+  label: string;
+  y: number;
+  color: string;
+}
+
+/** A labelled vertical line, e.g. an event during the run. */
+export interface ChartMark {
+  label: string;
+  x: number;
+  color: string;
+}
+
+/** What to draw. */
+export interface TimeSeriesChartSpec {
+  title: string;
+  /** A second line under the title (run parameters, machine). */
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  series: readonly ChartSeries[];
+  rules?: readonly ChartRule[];
+  marks?: readonly ChartMark[];
+  /** Logarithmic y suits latencies that span decades; values ≤ 0 are left out of it. */
+  yScale?: 'linear' | 'log';
+  width?: number;
+  height?: number;
+}
+
+const margin = { left: 72, right: 24, top: 64, bottom: 84 };
+const font = "font-family='DejaVu Sans, sans-serif'";
+
+/** Tick values for a linear axis over [min, max]: steps of 1, 2 or 5 × 10^k, about `count` of them. */
+export function linearTicks(min: number, max: number, count = 6): number[] {
+  if (!(max > min)) return [min];
+  const rough = (max - min) / count;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) {
+    ticks.push(Number(t.toPrecision(12)));
+  }
+  return ticks;
+}
+
+/** Tick values for a log axis over [min, max] (both > 0): 1, 2 and 5 × 10^k inside the range. */
+export function logTicks(min: number, max: number): number[] {
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
+    for (const m of [1, 2, 5]) {
+      const t = Number((m * 10 ** k).toPrecision(12));
+      if (t >= min && t <= max) ticks.push(t);
+    }
+  }
+  return ticks;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function tickLabel(value: number): string {
+  return Math.abs(value) >= 1000 ? `${value / 1000}k` : String(value);
+}
+
+/** The chart as an SVG document. Throws when no series has a point to draw. */
+export function timeSeriesSvg(spec: TimeSeriesChartSpec): string {
+  const width = spec.width ?? 960;
+  const height = spec.height ?? 480;
+  const log = spec.yScale === 'log';
+  const drawable = (y: number) => Number.isFinite(y) && (!log || y > 0);
+  const points = spec.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y)));
+  if (points.length === 0) throw new RangeError(`chart "${spec.title}" has no point to draw`);
+
+  const xs = points.map(([x]) => x);
+  const ys = [...points.map(([, y]) => y), ...(spec.rules ?? []).map((r) => r.y).filter(drawable)];
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs) > xMin ? Math.max(...xs) : xMin + 1;
+  let yMin = log ? Math.min(...ys) : Math.min(0, ...ys);
+  let yMax = Math.max(...ys);
+  if (log) {
+    yMin = 10 ** Math.floor(Math.log10(yMin));
+    yMax = 10 ** Math.ceil(Math.log10(yMax));
+  }
+  if (!(yMax > yMin)) yMax = yMin + 1;
+
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const sx = (x: number) => margin.left + ((x - xMin) / (xMax - xMin)) * plotW;
+  const sy = log
+    ? (y: number) =>
+        margin.top + plotH - ((Math.log10(y) - Math.log10(yMin)) / Math.log10(yMax / yMin)) * plotH
+    : (y: number) => margin.top + plotH - ((y - yMin) / (yMax - yMin)) * plotH;
+  const f = (n: number) => n.toFixed(1);
+
+  const parts: string[] = [
+    `<svg xmlns='http://www.w3.org/2000/svg' width='${width}' height='${height}' viewBox='0 0 ${width} ${height}'>`,
+    `<rect width='100%' height='100%' fill='white'/>`,
+    `<text x='${margin.left}' y='26' ${font} font-size='17' font-weight='bold'>${escapeXml(spec.title)}</text>`,
+  ];
+  if (spec.subtitle) {
+    parts.push(
+      `<text x='${margin.left}' y='46' ${font} font-size='12' fill='#444'>${escapeXml(spec.subtitle)}</text>`,
+    );
+  }
+  // Grid and tick labels.
+  for (const t of log ? logTicks(yMin, yMax) : linearTicks(yMin, yMax)) {
+    const y = f(sy(t));
+    parts.push(
+      `<line x1='${margin.left}' x2='${margin.left + plotW}' y1='${y}' y2='${y}' stroke='#e3e3e3'/>`,
+      `<text x='${margin.left - 8}' y='${y}' dy='4' text-anchor='end' ${font} font-size='11'>${tickLabel(t)}</text>`,
+    );
+  }
+  for (const t of linearTicks(xMin, xMax, 10)) {
+    const x = f(sx(t));
+    parts.push(
+      `<line x1='${x}' x2='${x}' y1='${margin.top}' y2='${margin.top + plotH}' stroke='#f0f0f0'/>`,
+      `<text x='${x}' y='${margin.top + plotH + 18}' text-anchor='middle' ${font} font-size='11'>${tickLabel(t)}</text>`,
+    );
+  }
+  parts.push(
+    `<rect x='${margin.left}' y='${margin.top}' width='${plotW}' height='${plotH}' fill='none' stroke='#888'/>`,
+    `<text x='${margin.left + plotW / 2}' y='${margin.top + plotH + 40}' text-anchor='middle' ${font} font-size='13'>${escapeXml(spec.xLabel)}</text>`,
+    `<text transform='translate(18 ${margin.top + plotH / 2}) rotate(-90)' text-anchor='middle' ${font} font-size='13'>${escapeXml(spec.yLabel)}</text>`,
+  );
+  // Series: dots first so that lines and rules stay readable on top of them.
+  const ordered = [...spec.series].sort((a, b) => (a.style === b.style ? 0 : a.style === 'dots' ? -1 : 1));
+  for (const s of ordered) {
+    const visible = s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y));
+    if (s.style === 'dots') {
+      parts.push(
+        `<g fill='${s.color}' fill-opacity='0.45'>`,
+        ...visible.map(([x, y]) => `<circle cx='${f(sx(x))}' cy='${f(sy(y))}' r='1.6'/>`),
+        '</g>',
+      );
+    } else if (visible.length > 0) {
+      const path = visible.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ');
+      parts.push(`<polyline points='${path}' fill='none' stroke='${s.color}' stroke-width='2'/>`);
+    }
+  }
+  for (const rule of spec.rules ?? []) {
+    if (!drawable(rule.y) || rule.y < yMin || rule.y > yMax) continue;
+    const y = f(sy(rule.y));
+    parts.push(
+      `<line x1='${margin.left}' x2='${margin.left + plotW}' y1='${y}' y2='${y}' stroke='${rule.color}' stroke-width='1.5' stroke-dasharray='6 4'/>`,
+      `<text x='${margin.left + plotW - 6}' y='${y}' dy='-5' text-anchor='end' ${font} font-size='12' fill='${rule.color}'>${escapeXml(rule.label)}</text>`,
+    );
+  }
+  for (const mark of spec.marks ?? []) {
+    if (!(mark.x >= xMin && mark.x <= xMax)) continue;
+    const x = f(sx(mark.x));
+    parts.push(
+      `<line x1='${x}' x2='${x}' y1='${margin.top}' y2='${margin.top + plotH}' stroke='${mark.color}' stroke-width='1.2' stroke-dasharray='3 3'/>`,
+      `<text x='${x}' y='${margin.top - 4}' text-anchor='middle' ${font} font-size='10' fill='${mark.color}'>${escapeXml(mark.label)}</text>`,
+    );
+  }
+  // Legend under the x label, one entry per series.
+  let legendX = margin.left;
+  const legendY = height - 16;
+  for (const s of spec.series) {
+    const mark =
+      s.style === 'dots'
+        ? `<circle cx='${legendX + 8}' cy='${legendY - 4}' r='4' fill='${s.color}'/>`
+        : `<line x1='${legendX}' x2='${legendX + 18}' y1='${legendY - 4}' y2='${legendY - 4}' stroke='${s.color}' stroke-width='2.5'/>`;
+    parts.push(
+      mark,
+      `<text x='${legendX + 24}' y='${legendY}' ${font} font-size='12'>${escapeXml(s.label)}</text>`,
+    );
+    legendX += 24 + s.label.length * 7 + 24;
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}
