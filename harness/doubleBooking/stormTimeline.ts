@@ -74,31 +74,30 @@ export async function recordStormTimeline(options: {
   };
 }
 
-/** The storm's picture: answers and decisions over time, a mark at each settler kill. */
+/**
+ * The storm's picture: the settlers' decision rate and the requests answered but not yet decided,
+ * a mark at each settler kill. The totals track each other too closely to show a kill; the rate
+ * and the backlog do.
+ */
 export function stormChart(timeline: StormTimeline, subtitle: string): TimeSeriesChartSpec {
+  const rate = timeline.points.slice(1).map((p, i) => {
+    const before = timeline.points[i]!;
+    return [p.atSeconds, (p.decided - before.decided) / (p.atSeconds - before.atSeconds)] as const;
+  });
   return {
-    title: 'Double-booking storm: requests answered and decided over time',
+    title: 'Double-booking storm: settlement while settlers are killed',
     subtitle,
     xLabel: 'seconds since the load started',
     yLabel: 'requests',
     series: [
+      { label: 'decided per second', color: '#1e6b1e', style: 'line', points: rate },
       {
-        label: 'answered by the ingress',
-        color: '#3b6fb6',
+        label: 'answered, not yet decided',
+        color: '#c0392b',
         style: 'line',
-        points: timeline.points.map((p) => [p.atSeconds, p.answered] as const),
-      },
-      {
-        label: 'decided in PostgreSQL',
-        color: '#1e6b1e',
-        style: 'line',
-        points: timeline.points.map((p) => [p.atSeconds, p.decided] as const),
+        points: timeline.points.map((p) => [p.atSeconds, Math.max(0, p.answered - p.decided)] as const),
       },
     ],
-    marks: timeline.kills.map((kill, i) => ({
-      label: `kill ${i + 1}`,
-      x: kill.atSeconds,
-      color: '#c0392b',
-    })),
+    marks: timeline.kills.map((kill, i) => ({ label: `kill ${i + 1}`, x: kill.atSeconds, color: '#555' })),
   };
 }
