@@ -16,7 +16,9 @@
  * (SETTLER_BATCH_LINGER_MS, KAFKA_PRODUCER_LINGER_MS, …) set here reach the fleet's processes.
  * BENCH_P5_DIAGNOSTIC_RATE (100; the rate or above skips the diagnostic phase). BENCH_P5_SAMPLES=<path>
  * writes every decided request of a phase to <path>.<phase>.jsonl (send, 202, occurredAt, produce
- * call and read times), to see where the slow ones waited over the run.
+ * call and read times), to see where the slow ones waited over the run (latencyTimeline.ts).
+ * The P5 chart (each request's latency over the run) goes to docs/benchmarks/ with the report,
+ * or to BENCH_P5_PLOT=<file.png> with --no-report.
  * Summary lines go to stdout, progress to stderr; a dated section is appended to docs/benchmarks.md.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -50,7 +52,7 @@ import { type DecisionWatcher, watchDecisions } from './decisionWatcher.ts';
 import type { DecidedSample } from './latencyTimeline.ts';
 import { type OpenLoopSample, runOpenLoop } from './openLoopLoad.ts';
 import { p5LatencyChart } from './p5LatencyChart.ts';
-import { nearestRankPercentile } from './percentile.ts';
+import { nearestRankPercentile as percentile } from './percentile.ts';
 import { type ReservationRequestSource, reservationRequestSource } from './reservationRequests.ts';
 
 const args = process.argv.slice(2);
@@ -118,8 +120,6 @@ function processGroups(fleet: IsolatedFleet, barePort?: number): ProcessGroup[] 
     { name: 'redis', matches: (p) => p.comm.startsWith('redis-server') },
   ];
 }
-
-const percentile = nearestRankPercentile;
 
 function sortedOf(values: number[]): number[] {
   return values.sort((a, b) => a - b);
@@ -377,13 +377,13 @@ async function openLoopPhase(
     decided: decidedSamples,
     maxInFlight,
     maxSendLagMs,
-    fromAccept: sortedOf(decided.map((x) => x.decision.seenAt - x.sample.answeredAt)),
-    fromSend: sortedOf(decided.map((x) => x.decision.seenAt - x.sample.sentAt)),
+    fromAccept: sortedOf(decidedSamples.map((s) => s.seenAt - s.answeredAt)),
+    fromSend: sortedOf(decidedSamples.map((s) => s.seenAt - s.sentAt)),
     ingress: sortedOf(accepted.map((s) => s.answeredAt - s.sentAt)),
-    toDecision: sortedOf(decided.map((x) => x.decision.occurredAt - x.sample.answeredAt)),
-    afterDecision: sortedOf(decided.map((x) => x.decision.seenAt - x.decision.occurredAt)),
-    toProduce: sortedOf(decided.map((x) => x.decision.producedAt - x.decision.occurredAt)),
-    afterProduce: sortedOf(decided.map((x) => x.decision.seenAt - x.decision.producedAt)),
+    toDecision: sortedOf(decidedSamples.map((s) => s.occurredAt - s.answeredAt)),
+    afterDecision: sortedOf(decidedSamples.map((s) => s.seenAt - s.occurredAt)),
+    toProduce: sortedOf(decidedSamples.map((s) => s.producedAt - s.occurredAt)),
+    afterProduce: sortedOf(decidedSamples.map((s) => s.seenAt - s.producedAt)),
     kinds,
     cpu,
     acceptedInPhase: samples.filter((s) => s.status === 202).length,

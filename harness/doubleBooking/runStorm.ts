@@ -25,7 +25,12 @@ import {
 } from './bookingChecks.ts';
 import { freePort, type IsolatedFleet, startIsolatedFleet } from './isolatedFleet.ts';
 import { adminToken, runStormLoad, type StormRequest } from './stormLoad.ts';
-import { recordStormTimeline, type StormTimeline, stormChart } from './stormTimeline.ts';
+import {
+  recordStormTimeline,
+  type StormTimeline,
+  type StormTimelineRecorder,
+  stormChart,
+} from './stormTimeline.ts';
 
 /** How big a storm to run. */
 export interface StormOptions {
@@ -99,6 +104,8 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
     logLevel: process.env.STORM_LOG_LEVEL,
     extraEnv: stormLimits,
   });
+  let timeline: StormTimelineRecorder | undefined;
+  let recorded: StormTimeline | undefined;
   try {
     const vehicles = await hotVehicles(fleet, options.hotVehicles);
     log(
@@ -107,126 +114,130 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
     let kills = 0;
     let loadDone = false;
     let answered = 0;
-    const timeline = await recordStormTimeline({
+    timeline = await recordStormTimeline({
       databaseUrl: fleet.database.urls.readonly,
       answered: () => answered,
     });
-    let recorded: StormTimeline | undefined;
-    try {
-      // Kills are paced by the load's progress, not by the clock: kill k comes once k/(kills+1) of
-      // the requests were answered, so every kill lands mid-load however fast the ingress is (a
-      // 1.5 s timer missed a 400-request run that finished in 1.4 s).
-      const killer = (async () => {
-        while (!loadDone && kills < options.kills) {
-          const due = Math.ceil((options.requests * (kills + 1)) / (options.kills + 1));
-          while (!loadDone && answered < due) await sleep(10);
-          if (loadDone) break;
-          const victim = `settler-${(kills % options.settlers) + 1}`;
-          if (fleet.supervisor.signal(victim, 'SIGKILL')) {
-            kills++;
-            timeline.markKill(victim);
-            log(`SIGKILL ${victim} (${kills}/${options.kills}) after ${answered} answers`);
-            await fleet.supervisor.waitUntilReady(victim, 60_000);
-          }
+    // Kills are paced by the load's progress, not by the clock: kill k comes once k/(kills+1) of
+    // the requests were answered, so every kill lands mid-load however fast the ingress is (a
+    // 1.5 s timer missed a 400-request run that finished in 1.4 s).
+    const killer = (async () => {
+      while (!loadDone && kills < options.kills) {
+        const due = Math.ceil((options.requests * (kills + 1)) / (options.kills + 1));
+        while (!loadDone && answered < due) await sleep(10);
+        if (loadDone) break;
+        const victim = `settler-${(kills % options.settlers) + 1}`;
+        if (fleet.supervisor.signal(victim, 'SIGKILL')) {
+          kills++;
+          timeline?.markKill(victim);
+          log(`SIGKILL ${victim} (${kills}/${options.kills}) after ${answered} answers`);
+          await fleet.supervisor.waitUntilReady(victim, 60_000);
         }
-      })();
-      const requests = await runStormLoad({
-        ingressUrl: fleet.ingressUrl,
-        requests: options.requests,
-        concurrency: options.concurrency,
-        vehicles,
-        customers: options.customers,
-        cancelRatio: options.cancelRatio,
-        windowDays: options.windowDays,
-        env: fleet.env,
-        onProgress: (sent) => log(`sent ${sent}/${options.requests}`),
-        onAnswered: (count) => {
-          answered = count;
-        },
-      });
-      loadDone = true;
-      await killer;
-      const accepted = requests.filter((r) => r.kind === 'reserve' && r.status === 202 && r.reservationId);
-      const settleStarted = Date.now();
-      log(`load done: ${accepted.length} accepted; waiting for every decision`);
-      await waitForDecisions(fleet, accepted.length, log);
-      const settleSeconds = (Date.now() - settleStarted) / 1000;
-      recorded = await timeline.stop();
-
-      const database = await readDatabase(fleet);
-      const api = await readThroughApi(fleet, accepted);
-      const events = await readEvents(fleet.eventsTopic, accepted.length);
-      log(`checks: ${database.statuses.size} requests in the database, ${events.total} events`);
-      const before = await databaseFingerprint(fleet);
-      const replay = await replayIntoFreshGroup(fleet, accepted.length, log);
-      const after = await databaseFingerprint(fleet);
-      const replayEvents = await readEvents(fleet.eventsTopic, events.total + replay.expectedNewEvents);
-
-      const refused: Record<string, number> = {};
-      for (const r of requests.filter((x) => x.kind === 'reserve' && x.status !== 202)) {
-        refused[r.status] = (refused[r.status] ?? 0) + 1;
       }
-      const decisions: Record<string, number> = {};
-      for (const s of database.statuses.values()) decisions[s] = (decisions[s] ?? 0) + 1;
-      const knownEventIds = new Set(events.ids);
-      const report: StormReport = {
-        ok: false,
-        options: { ...options, log: undefined } as Omit<StormOptions, 'log'>,
-        startedAt: new Date(started).toISOString(),
-        durationSeconds: (Date.now() - started) / 1000,
-        accepted: accepted.length,
-        refused,
-        cancellationsAccepted: requests.filter((r) => r.kind === 'cancel' && r.status === 202).length,
-        kills,
-        settleSeconds,
-        decisions,
-        timeline: recorded,
-        checks: {
-          serverErrors: requests.filter((r) => r.status >= 500 && r.status !== 503).length,
-          overlapsInDatabase: findOverlaps(database.confirmed),
-          overlapsThroughApi: findOverlaps(api.confirmed),
-          notTerminal: accepted
-            .map((r) => r.reservationId!)
-            .filter(
-              (id) =>
-                !['confirmed', 'rejected', 'cancelled'].includes(database.statuses.get(id) ?? 'missing'),
-            ),
-          apiDisagreesWithDatabase: [...api.statuses]
-            .filter(([id, s]) => database.statuses.get(id) !== s)
-            .map(([id]) => id),
-          eventsDisagreeWithDatabase: compareEventsWithDatabase(database.statuses, events.byReservation),
-          replayChangedDatabase: before !== after,
-          replayDisagreements: compareEventsWithDatabase(database.statuses, replayEvents.byReservation),
-          replayNewEventIds: replayEvents.ids.filter((id) => !knownEventIds.has(id)).length,
-        },
-      };
-      const c = report.checks;
-      report.ok =
-        c.serverErrors === 0 &&
-        c.overlapsInDatabase.length === 0 &&
-        c.overlapsThroughApi.length === 0 &&
-        c.notTerminal.length === 0 &&
-        c.apiDisagreesWithDatabase.length === 0 &&
-        c.eventsDisagreeWithDatabase.length === 0 &&
-        !c.replayChangedDatabase &&
-        c.replayDisagreements.length === 0 &&
-        c.replayNewEventIds === 0 &&
-        accepted.length > 0;
-      if (options.reportFile) {
-        report.chartFile = options.reportFile.replace(/(\.json)?$/, '.png');
-        fs.mkdirSync(path.dirname(options.reportFile), { recursive: true });
-        fs.writeFileSync(options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
-        const subtitle = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${options.requests} requests, ${options.concurrency} clients, ${options.hotVehicles} hot vehicles, ${options.settlers} settlers, ${kills} SIGKILLs · ${report.ok ? 'PASSED' : 'FAILED'}`;
-        writePng(report.chartFile, timeSeriesSvg(stormChart(recorded, subtitle)));
-      }
-      return report;
-    } finally {
-      // On the way out after a failure the sampler still runs: stop it (its own error, if any, is secondary).
-      if (!recorded) await timeline.stop().catch((e: Error) => log(`timeline sampler: ${e.message}`));
+    })();
+    const requests = await runStormLoad({
+      ingressUrl: fleet.ingressUrl,
+      requests: options.requests,
+      concurrency: options.concurrency,
+      vehicles,
+      customers: options.customers,
+      cancelRatio: options.cancelRatio,
+      windowDays: options.windowDays,
+      env: fleet.env,
+      onProgress: (sent) => log(`sent ${sent}/${options.requests}`),
+      onAnswered: (count) => {
+        answered = count;
+      },
+    });
+    loadDone = true;
+    await killer;
+    const accepted = requests.filter((r) => r.kind === 'reserve' && r.status === 202 && r.reservationId);
+    const settleStarted = Date.now();
+    log(`load done: ${accepted.length} accepted; waiting for every decision`);
+    await waitForDecisions(fleet, accepted.length, log);
+    const settleSeconds = (Date.now() - settleStarted) / 1000;
+    recorded = await timeline.stop();
+
+    const database = await readDatabase(fleet);
+    const api = await readThroughApi(fleet, accepted);
+    const events = await readEvents(fleet.eventsTopic, accepted.length);
+    log(`checks: ${database.statuses.size} requests in the database, ${events.total} events`);
+    const before = await databaseFingerprint(fleet);
+    const replay = await replayIntoFreshGroup(fleet, accepted.length, log);
+    const after = await databaseFingerprint(fleet);
+    const replayEvents = await readEvents(fleet.eventsTopic, events.total + replay.expectedNewEvents);
+
+    const refused: Record<string, number> = {};
+    for (const r of requests.filter((x) => x.kind === 'reserve' && x.status !== 202)) {
+      refused[r.status] = (refused[r.status] ?? 0) + 1;
     }
+    const decisions: Record<string, number> = {};
+    for (const s of database.statuses.values()) decisions[s] = (decisions[s] ?? 0) + 1;
+    const knownEventIds = new Set(events.ids);
+    const report: StormReport = {
+      ok: false,
+      options: { ...options, log: undefined } as Omit<StormOptions, 'log'>,
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      accepted: accepted.length,
+      refused,
+      cancellationsAccepted: requests.filter((r) => r.kind === 'cancel' && r.status === 202).length,
+      kills,
+      settleSeconds,
+      decisions,
+      timeline: recorded,
+      checks: {
+        serverErrors: requests.filter((r) => r.status >= 500 && r.status !== 503).length,
+        overlapsInDatabase: findOverlaps(database.confirmed),
+        overlapsThroughApi: findOverlaps(api.confirmed),
+        notTerminal: accepted
+          .map((r) => r.reservationId!)
+          .filter(
+            (id) => !['confirmed', 'rejected', 'cancelled'].includes(database.statuses.get(id) ?? 'missing'),
+          ),
+        apiDisagreesWithDatabase: [...api.statuses]
+          .filter(([id, s]) => database.statuses.get(id) !== s)
+          .map(([id]) => id),
+        eventsDisagreeWithDatabase: compareEventsWithDatabase(database.statuses, events.byReservation),
+        replayChangedDatabase: before !== after,
+        replayDisagreements: compareEventsWithDatabase(database.statuses, replayEvents.byReservation),
+        replayNewEventIds: replayEvents.ids.filter((id) => !knownEventIds.has(id)).length,
+      },
+    };
+    const c = report.checks;
+    report.ok =
+      c.serverErrors === 0 &&
+      c.overlapsInDatabase.length === 0 &&
+      c.overlapsThroughApi.length === 0 &&
+      c.notTerminal.length === 0 &&
+      c.apiDisagreesWithDatabase.length === 0 &&
+      c.eventsDisagreeWithDatabase.length === 0 &&
+      !c.replayChangedDatabase &&
+      c.replayDisagreements.length === 0 &&
+      c.replayNewEventIds === 0 &&
+      accepted.length > 0;
+    if (options.reportFile) {
+      report.chartFile = options.reportFile.replace(/(\.json)?$/, '.png');
+      fs.mkdirSync(path.dirname(options.reportFile), { recursive: true });
+      fs.writeFileSync(options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+      writePng(report.chartFile, timeSeriesSvg(stormChart(recorded, chartSubtitle(report))));
+    }
+    return report;
   } finally {
+    // After a failure the sampler may still run: stop it (its own error, if any, is secondary).
+    if (timeline && !recorded)
+      await timeline.stop().catch((e: Error) => log(`timeline sampler: ${e.message}`));
     await fleet.teardown();
   }
+}
+
+/** The chart's second line: when, how big, and the verdict. */
+function chartSubtitle(report: StormReport): string {
+  const o = report.options;
+  return (
+    `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${o.requests} requests, ${o.concurrency} clients, ` +
+    `${o.hotVehicles} hot vehicles, ${o.settlers} settlers, ${report.kills} SIGKILLs · ${report.ok ? 'PASSED' : 'FAILED'}`
+  );
 }
 
 async function hotVehicles(fleet: IsolatedFleet, count: number): Promise<string[]> {

@@ -81,39 +81,64 @@ function tickLabel(value: number): string {
   return Math.abs(value) >= 1000 ? `${value / 1000}k` : String(value);
 }
 
-/** The chart as an SVG document. Throws when no series has a point to draw. */
-export function timeSeriesSvg(spec: TimeSeriesChartSpec): string {
+/** Where the plot area lies and how data maps into it. */
+interface Frame {
+  spec: TimeSeriesChartSpec;
+  width: number;
+  height: number;
+  plotW: number;
+  plotH: number;
+  xMin: number;
+  xMax: number;
+  yMin: number;
+  yMax: number;
+  log: boolean;
+  /** Finite, and positive on a log scale. */
+  drawable(y: number): boolean;
+  sx(x: number): string;
+  sy(y: number): string;
+}
+
+function frameOf(spec: TimeSeriesChartSpec): Frame {
   const width = spec.width ?? 960;
   const height = spec.height ?? 480;
   const log = spec.yScale === 'log';
   const drawable = (y: number) => Number.isFinite(y) && (!log || y > 0);
   const points = spec.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y)));
   if (points.length === 0) throw new RangeError(`chart "${spec.title}" has no point to draw`);
-
   const xs = points.map(([x]) => x);
   const ys = [...points.map(([, y]) => y), ...(spec.rules ?? []).map((r) => r.y).filter(drawable)];
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs) > xMin ? Math.max(...xs) : xMin + 1;
-  let yMin = log ? Math.min(...ys) : Math.min(0, ...ys);
-  let yMax = Math.max(...ys);
-  if (log) {
-    yMin = 10 ** Math.floor(Math.log10(yMin));
-    yMax = 10 ** Math.ceil(Math.log10(yMax));
-  }
+  // A log axis spans whole decades; a linear one starts at zero unless values go below it.
+  const yMin = log ? 10 ** Math.floor(Math.log10(Math.min(...ys))) : Math.min(0, ...ys);
+  let yMax = log ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : Math.max(...ys);
   if (!(yMax > yMin)) yMax = yMin + 1;
-
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
-  const sx = (x: number) => margin.left + ((x - xMin) / (xMax - xMin)) * plotW;
-  const sy = log
-    ? (y: number) =>
-        margin.top + plotH - ((Math.log10(y) - Math.log10(yMin)) / Math.log10(yMax / yMin)) * plotH
-    : (y: number) => margin.top + plotH - ((y - yMin) / (yMax - yMin)) * plotH;
-  const f = (n: number) => n.toFixed(1);
+  const fraction = log
+    ? (y: number) => (Math.log10(y) - Math.log10(yMin)) / Math.log10(yMax / yMin)
+    : (y: number) => (y - yMin) / (yMax - yMin);
+  return {
+    spec,
+    width,
+    height,
+    plotW,
+    plotH,
+    xMin,
+    xMax,
+    yMin,
+    yMax,
+    log,
+    drawable,
+    sx: (x) => (margin.left + ((x - xMin) / (xMax - xMin)) * plotW).toFixed(1),
+    sy: (y) => (margin.top + plotH - fraction(y) * plotH).toFixed(1),
+  };
+}
 
-  const parts: string[] = [
-    `<svg xmlns='http://www.w3.org/2000/svg' width='${width}' height='${height}' viewBox='0 0 ${width} ${height}'>`,
-    `<rect width='100%' height='100%' fill='white'/>`,
+function titleAndAxes(frame: Frame): string[] {
+  const { spec, plotW, plotH } = frame;
+  const parts = [
     `<text x='${margin.left}' y='26' ${font} font-size='17' font-weight='bold'>${escapeXml(spec.title)}</text>`,
   ];
   if (spec.subtitle) {
@@ -121,16 +146,16 @@ export function timeSeriesSvg(spec: TimeSeriesChartSpec): string {
       `<text x='${margin.left}' y='46' ${font} font-size='12' fill='#444'>${escapeXml(spec.subtitle)}</text>`,
     );
   }
-  // Grid and tick labels.
-  for (const t of log ? logTicks(yMin, yMax) : linearTicks(yMin, yMax)) {
-    const y = f(sy(t));
+  const yTicks = frame.log ? logTicks(frame.yMin, frame.yMax) : linearTicks(frame.yMin, frame.yMax);
+  for (const t of yTicks) {
+    const y = frame.sy(t);
     parts.push(
       `<line x1='${margin.left}' x2='${margin.left + plotW}' y1='${y}' y2='${y}' stroke='#e3e3e3'/>`,
       `<text x='${margin.left - 8}' y='${y}' dy='4' text-anchor='end' ${font} font-size='11'>${tickLabel(t)}</text>`,
     );
   }
-  for (const t of linearTicks(xMin, xMax, 10)) {
-    const x = f(sx(t));
+  for (const t of linearTicks(frame.xMin, frame.xMax, 10)) {
+    const x = frame.sx(t);
     parts.push(
       `<line x1='${x}' x2='${x}' y1='${margin.top}' y2='${margin.top + plotH}' stroke='#f0f0f0'/>`,
       `<text x='${x}' y='${margin.top + plotH + 18}' text-anchor='middle' ${font} font-size='11'>${tickLabel(t)}</text>`,
@@ -141,51 +166,80 @@ export function timeSeriesSvg(spec: TimeSeriesChartSpec): string {
     `<text x='${margin.left + plotW / 2}' y='${margin.top + plotH + 40}' text-anchor='middle' ${font} font-size='13'>${escapeXml(spec.xLabel)}</text>`,
     `<text transform='translate(18 ${margin.top + plotH / 2}) rotate(-90)' text-anchor='middle' ${font} font-size='13'>${escapeXml(spec.yLabel)}</text>`,
   );
-  // Series: dots first so that lines and rules stay readable on top of them.
-  const ordered = [...spec.series].sort((a, b) => (a.style === b.style ? 0 : a.style === 'dots' ? -1 : 1));
+  return parts;
+}
+
+function seriesShapes(frame: Frame): string[] {
+  const parts: string[] = [];
+  // Dots first, so that lines stay readable on top of them.
+  const ordered = [...frame.spec.series].sort((a, b) =>
+    a.style === b.style ? 0 : a.style === 'dots' ? -1 : 1,
+  );
   for (const s of ordered) {
-    const visible = s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y));
+    const visible = s.points.filter(([x, y]) => Number.isFinite(x) && frame.drawable(y));
     if (s.style === 'dots') {
       parts.push(
         `<g fill='${s.color}' fill-opacity='0.45'>`,
-        ...visible.map(([x, y]) => `<circle cx='${f(sx(x))}' cy='${f(sy(y))}' r='1.6'/>`),
+        ...visible.map(([x, y]) => `<circle cx='${frame.sx(x)}' cy='${frame.sy(y)}' r='1.6'/>`),
         '</g>',
       );
     } else if (visible.length > 0) {
-      const path = visible.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ');
+      const path = visible.map(([x, y]) => `${frame.sx(x)},${frame.sy(y)}`).join(' ');
       parts.push(`<polyline points='${path}' fill='none' stroke='${s.color}' stroke-width='2'/>`);
     }
   }
+  return parts;
+}
+
+function rulesAndMarks(frame: Frame): string[] {
+  const { spec, plotW, plotH } = frame;
+  const parts: string[] = [];
   for (const rule of spec.rules ?? []) {
-    if (!drawable(rule.y) || rule.y < yMin || rule.y > yMax) continue;
-    const y = f(sy(rule.y));
+    if (!frame.drawable(rule.y) || rule.y < frame.yMin || rule.y > frame.yMax) continue;
+    const y = frame.sy(rule.y);
     parts.push(
       `<line x1='${margin.left}' x2='${margin.left + plotW}' y1='${y}' y2='${y}' stroke='${rule.color}' stroke-width='1.5' stroke-dasharray='6 4'/>`,
       `<text x='${margin.left + plotW - 6}' y='${y}' dy='-5' text-anchor='end' ${font} font-size='12' fill='${rule.color}'>${escapeXml(rule.label)}</text>`,
     );
   }
   for (const mark of spec.marks ?? []) {
-    if (!(mark.x >= xMin && mark.x <= xMax)) continue;
-    const x = f(sx(mark.x));
+    if (!(mark.x >= frame.xMin && mark.x <= frame.xMax)) continue;
+    const x = frame.sx(mark.x);
     parts.push(
       `<line x1='${x}' x2='${x}' y1='${margin.top}' y2='${margin.top + plotH}' stroke='${mark.color}' stroke-width='1.2' stroke-dasharray='3 3'/>`,
       `<text x='${x}' y='${margin.top - 4}' text-anchor='middle' ${font} font-size='10' fill='${mark.color}'>${escapeXml(mark.label)}</text>`,
     );
   }
-  // Legend under the x label, one entry per series.
-  let legendX = margin.left;
-  const legendY = height - 16;
-  for (const s of spec.series) {
-    const mark =
-      s.style === 'dots'
-        ? `<circle cx='${legendX + 8}' cy='${legendY - 4}' r='4' fill='${s.color}'/>`
-        : `<line x1='${legendX}' x2='${legendX + 18}' y1='${legendY - 4}' y2='${legendY - 4}' stroke='${s.color}' stroke-width='2.5'/>`;
+  return parts;
+}
+
+function legend(frame: Frame): string[] {
+  const parts: string[] = [];
+  let x = margin.left;
+  const y = frame.height - 16;
+  for (const s of frame.spec.series) {
     parts.push(
-      mark,
-      `<text x='${legendX + 24}' y='${legendY}' ${font} font-size='12'>${escapeXml(s.label)}</text>`,
+      s.style === 'dots'
+        ? `<circle cx='${x + 8}' cy='${y - 4}' r='4' fill='${s.color}'/>`
+        : `<line x1='${x}' x2='${x + 18}' y1='${y - 4}' y2='${y - 4}' stroke='${s.color}' stroke-width='2.5'/>`,
+      `<text x='${x + 24}' y='${y}' ${font} font-size='12'>${escapeXml(s.label)}</text>`,
     );
-    legendX += 24 + s.label.length * 7 + 24;
+    // DejaVu Sans at 12 px averages ~7 px per character.
+    x += 24 + s.label.length * 7 + 24;
   }
-  parts.push('</svg>');
-  return parts.join('\n');
+  return parts;
+}
+
+/** The chart as an SVG document. Throws when no series has a point to draw. */
+export function timeSeriesSvg(spec: TimeSeriesChartSpec): string {
+  const frame = frameOf(spec);
+  return [
+    `<svg xmlns='http://www.w3.org/2000/svg' width='${frame.width}' height='${frame.height}' viewBox='0 0 ${frame.width} ${frame.height}'>`,
+    `<rect width='100%' height='100%' fill='white'/>`,
+    ...titleAndAxes(frame),
+    ...seriesShapes(frame),
+    ...rulesAndMarks(frame),
+    ...legend(frame),
+    '</svg>',
+  ].join('\n');
 }
