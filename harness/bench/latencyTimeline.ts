@@ -4,7 +4,7 @@
  * the path. A p99 made of a steady queue shows every bin slow; one made of stalls shows a few bins
  * whose every leg is slow at once (the machine, not one stage).
  *
- *   node harness/bench/latencyTimeline.ts <samples.jsonl> [binMs=500]
+ *   npm run -s bench:timeline -- <samples.jsonl> [binMs=500]
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,7 @@ export function latencyTimeline(samples: readonly DecidedSample[], binMs: number
 function main(argv: string[]): void {
   const [file, binArg] = argv;
   if (!file) {
-    process.stderr.write('usage: node harness/bench/latencyTimeline.ts <samples.jsonl> [binMs=500]\n');
+    process.stderr.write('usage: npm run -s bench:timeline -- <samples.jsonl> [binMs=500]\n');
     process.exit(64);
   }
   const binMs = binArg === undefined ? 500 : Number(binArg);
