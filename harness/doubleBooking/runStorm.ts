@@ -10,6 +10,7 @@ import { AvroSerde } from '../../workers/runtime/avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../../workers/runtime/avro/schemaRegistryConfig.ts';
 import { bootstrap } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { reportTime } from '../bench/benchReport.ts';
 import { ProcessSupervisor } from '../fleet/processSupervisor.ts';
 import { writePng } from '../report/renderPng.ts';
 import { timeSeriesSvg } from '../report/timeSeriesChart.ts';
@@ -235,7 +236,7 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
 function chartSubtitle(report: StormReport): string {
   const o = report.options;
   return (
-    `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${o.requests} requests, ${o.concurrency} clients, ` +
+    `${reportTime(new Date(report.startedAt))} UTC · ${o.requests} requests, ${o.concurrency} clients, ` +
     `${o.hotVehicles} hot vehicles, ${o.settlers} settlers, ${report.kills} SIGKILLs · ${report.ok ? 'PASSED' : 'FAILED'}`
   );
 }

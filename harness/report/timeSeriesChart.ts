@@ -95,6 +95,8 @@ interface Frame {
   log: boolean;
   /** Finite, and positive on a log scale. */
   drawable(y: number): boolean;
+  /** Each series' points that can be drawn, in the order of `spec.series`. */
+  visible: ReadonlyArray<ChartSeries['points']>;
   sx(x: number): string;
   sy(y: number): string;
 }
@@ -104,7 +106,8 @@ function frameOf(spec: TimeSeriesChartSpec): Frame {
   const height = spec.height ?? 480;
   const log = spec.yScale === 'log';
   const drawable = (y: number) => Number.isFinite(y) && (!log || y > 0);
-  const points = spec.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y)));
+  const visible = spec.series.map((s) => s.points.filter(([x, y]) => Number.isFinite(x) && drawable(y)));
+  const points = visible.flat();
   if (points.length === 0) throw new RangeError(`chart "${spec.title}" has no point to draw`);
   const xs = points.map(([x]) => x);
   const ys = [...points.map(([, y]) => y), ...(spec.rules ?? []).map((r) => r.y).filter(drawable)];
@@ -131,6 +134,7 @@ function frameOf(spec: TimeSeriesChartSpec): Frame {
     yMax,
     log,
     drawable,
+    visible,
     sx: (x) => (margin.left + ((x - xMin) / (xMax - xMin)) * plotW).toFixed(1),
     sy: (y) => (margin.top + plotH - fraction(y) * plotH).toFixed(1),
   };
@@ -172,11 +176,10 @@ function titleAndAxes(frame: Frame): string[] {
 function seriesShapes(frame: Frame): string[] {
   const parts: string[] = [];
   // Dots first, so that lines stay readable on top of them.
-  const ordered = [...frame.spec.series].sort((a, b) =>
-    a.style === b.style ? 0 : a.style === 'dots' ? -1 : 1,
-  );
-  for (const s of ordered) {
-    const visible = s.points.filter(([x, y]) => Number.isFinite(x) && frame.drawable(y));
+  const ordered = frame.spec.series
+    .map((series, i) => ({ series, visible: frame.visible[i]! }))
+    .sort((a, b) => (a.series.style === b.series.style ? 0 : a.series.style === 'dots' ? -1 : 1));
+  for (const { series: s, visible } of ordered) {
     if (s.style === 'dots') {
       parts.push(
         `<g fill='${s.color}' fill-opacity='0.45'>`,
