@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { type DecidedSample, latencyTimeline } from './latencyTimeline.ts';
+import { acceptedToSettledMs, type DecidedSample, latencyTimeline } from './latencyTimeline.ts';
 
-/** A request sent at `sentAt` whose legs took the given milliseconds. */
+/** A request sent at `sentAt` whose legs took the given milliseconds (no read leg: a lazy watcher). */
 function sample(
   sentAt: number,
-  legs: [ingress: number, toDecision: number, toProduce: number, afterProduce: number],
-) {
+  legs: [ingress: number, toDecision: number, toProduce: number, afterProduce?: number],
+): DecidedSample {
   const answeredAt = sentAt + legs[0];
   const occurredAt = answeredAt + legs[1];
   const producedAt = occurredAt + legs[2];
-  return { sentAt, answeredAt, occurredAt, producedAt, seenAt: producedAt + legs[3] } satisfies DecidedSample;
+  const read = legs[3] === undefined ? {} : { seenAt: producedAt + legs[3] };
+  return { sentAt, answeredAt, occurredAt, producedAt, ...read };
 }
+
+describe('acceptedToSettledMs', () => {
+  it('ends at the end of the CreateTime millisecond, so a truncated timestamp never flatters', () => {
+    expect(acceptedToSettledMs({ sentAt: 0, answeredAt: 10.4, occurredAt: 12, producedAt: 15 })).toBeCloseTo(
+      5.6,
+    );
+  });
+});
 
 describe('latencyTimeline', () => {
   it('bins by send time from the first request and keeps the slowest wait of each leg', () => {
@@ -32,8 +41,8 @@ describe('latencyTimeline', () => {
         toDecisionMaxMs: 8,
         toProduceMaxMs: 2,
         afterProduceMaxMs: 4,
-        acceptedToReadP99Ms: 10,
-        acceptedToReadMaxMs: 10,
+        acceptedToSettledP99Ms: 10,
+        acceptedToSettledMaxMs: 10,
       },
       {
         offsetMs: 1_000,
@@ -42,10 +51,16 @@ describe('latencyTimeline', () => {
         toDecisionMaxMs: 2,
         toProduceMaxMs: 30,
         afterProduceMaxMs: 5,
-        acceptedToReadP99Ms: 37,
-        acceptedToReadMaxMs: 37,
+        acceptedToSettledP99Ms: 33,
+        acceptedToSettledMaxMs: 33,
       },
     ]);
+  });
+
+  it('has no read leg without a live watcher', () => {
+    const [bin] = latencyTimeline([sample(0, [1, 2, 3])], 500);
+    expect(bin?.afterProduceMaxMs).toBeNaN();
+    expect(bin?.acceptedToSettledMaxMs).toBe(6);
   });
 
   it('gives nothing for no samples and refuses a bin width that is not positive', () => {

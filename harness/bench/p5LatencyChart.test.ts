@@ -6,8 +6,8 @@ const decided = (sentAt: number, latencyMs: number): DecidedSample => ({
   sentAt,
   answeredAt: sentAt + 2,
   occurredAt: sentAt + 3,
-  producedAt: sentAt + 4,
-  seenAt: sentAt + 2 + latencyMs,
+  // Settled at the end of the CreateTime millisecond: 202 → settled is latencyMs.
+  producedAt: sentAt + 1 + latencyMs,
 });
 
 describe('p5LatencyChart', () => {

@@ -1,10 +1,10 @@
 /**
- * The P5 report's picture: every decided request's 202 → read latency against the time it was
+ * The P5 report's picture: every decided request's 202 → settled latency against the time it was
  * sent, the p99 of each half second over it, and the goal. A steady queue and a few machine
  * stalls give the same p99 but look nothing alike here.
  */
 import type { ChartSeries, TimeSeriesChartSpec } from '../report/timeSeriesChart.ts';
-import { type DecidedSample, latencyTimeline } from './latencyTimeline.ts';
+import { acceptedToSettledMs, type DecidedSample, latencyTimeline } from './latencyTimeline.ts';
 
 /** One open-loop phase of P5 as the chart needs it. */
 export interface P5ChartPhase {
@@ -31,20 +31,20 @@ export function p5LatencyChart(options: {
         label: `each request at ${phase.rate} req/s`,
         color: dotColor,
         style: 'dots',
-        points: phase.decided.map((s) => [seconds(s.sentAt), s.seenAt - s.answeredAt] as const),
+        points: phase.decided.map((s) => [seconds(s.sentAt), acceptedToSettledMs(s)] as const),
       },
       {
         label: `p99 per ${binMs / 1000} s at ${phase.rate} req/s`,
         color: lineColor,
         style: 'line',
         points: latencyTimeline(phase.decided, binMs).map(
-          (bin) => [seconds(first + bin.offsetMs + binMs / 2), bin.acceptedToReadP99Ms] as const,
+          (bin) => [seconds(first + bin.offsetMs + binMs / 2), bin.acceptedToSettledP99Ms] as const,
         ),
       },
     ];
   };
   return {
-    title: `P5: 202 → decision event read, per request, at ${main.rate} req/s offered`,
+    title: `P5: 202 → settled (decision event produced), per request, at ${main.rate} req/s offered`,
     subtitle: options.subtitle,
     xLabel: 'seconds since the first measured request was sent',
     yLabel: 'latency (ms, log scale)',
