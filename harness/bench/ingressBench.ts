@@ -538,7 +538,7 @@ async function p5(lines: BenchLine[], notes: string[]): Promise<void> {
       });
     }
     notes.push(
-      `P5: open loop (a 1 ms timer sends every request due on a fixed schedule, regardless of responses; keep-alive HTTP/1.1), ` +
+      `P5: open loop (a timer wakes when the next request is due and sends every request due on a fixed schedule, regardless of responses; keep-alive HTTP/1.1 through undici, one connection per request in flight), ` +
         `${warmupSeconds} s of warm-up (not measured) then ${seconds} s measured at ${rate} req/s offered. ` +
         `Latency is measured from the ingress's 202 (response complete at the client) to the settlement: the decision event's CreateTime, ` +
         `stamped by the settler's producer after the decision's PostgreSQL commit, taken at the end of its millisecond; same machine, one wall clock. ` +
