@@ -5,7 +5,7 @@
  * Lazy by default: the latency P5 reports ends at the event's CreateTime (stamped by the settler
  * after its commit), so the watcher only has to collect the events, and it fetches at most twice a
  * second. A live watcher (fetch.wait.max.ms 10, an answer per settler batch) cost the shared
- * two cores ~0.1 ms of its own CPU and ~0.1 ms of the broker's per request at 500 req/s; it is
+ * two cores ~0.13 ms of its own CPU and ~0.16 ms of the broker's per request at 500 req/s; it is
  * kept for measuring the read leg (BENCH_P5_WATCH=live).
  */
 import type { RdKafka } from '@confluentinc/kafka-javascript';

@@ -17,7 +17,7 @@
  * (SETTLER_BATCH_LINGER_MS, KAFKA_PRODUCER_LINGER_MS, …) set here reach the fleet's processes.
  * BENCH_P5_DIAGNOSTIC_RATE (100; the rate or above skips the diagnostic phase). BENCH_P5_WATCH (lazy:
  * the events are collected twice a second; live: read as they come, which adds a 202 → read line
- * and costs the shared machine ~0.2 ms of CPU per request). BENCH_P5_SAMPLES=<path>
+ * and costs the shared machine ~0.3 ms of CPU per request). BENCH_P5_SAMPLES=<path>
  * writes every decided request of a phase to <path>.<phase>.jsonl (send, 202, occurredAt, produce
  * call and read times), to see where the slow ones waited over the run (latencyTimeline.ts).
  * The P5 chart (each request's latency over the run) goes to docs/benchmarks/ with the report,
@@ -373,7 +373,6 @@ async function openLoopPhase(
     producedAt: decision.producedAt,
     ...(decision.seenAt === undefined ? {} : { seenAt: decision.seenAt }),
   }));
-  const read = decidedSamples.flatMap((s) => (s.seenAt === undefined ? [] : [{ ...s, seenAt: s.seenAt }]));
   const samplesFile = process.env.BENCH_P5_SAMPLES;
   if (samplesFile) {
     // One line per decided request, for reading a run's tail over time (latencyTimeline.ts).
@@ -395,8 +394,12 @@ async function openLoopPhase(
     ingress: sortedOf(accepted.map((s) => s.answeredAt - s.sentAt)),
     toDecision: sortedOf(decidedSamples.map((s) => s.occurredAt - s.answeredAt)),
     toProduce: sortedOf(decidedSamples.map((s) => s.producedAt - s.occurredAt)),
-    toRead: sortedOf(read.map((s) => s.seenAt - s.answeredAt)),
-    afterProduce: sortedOf(read.map((s) => s.seenAt - s.producedAt)),
+    toRead: sortedOf(
+      decidedSamples.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.answeredAt])),
+    ),
+    afterProduce: sortedOf(
+      decidedSamples.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.producedAt])),
+    ),
     kinds,
     cpu,
     acceptedInPhase: samples.filter((s) => s.status === 202).length,
