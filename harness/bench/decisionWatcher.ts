@@ -75,7 +75,8 @@ export async function watchDecisions(
       const batch = await new Promise<RdKafka.Message[]>((resolve, reject) =>
         consumer.consume(1000, (e, m) => (e ? reject(e) : resolve(m ?? []))),
       );
-      const seenAt = wallClockMs();
+      // Only a live watcher's arrival time means anything; a lazy one holds events up to 0.5 s.
+      const seen = live ? { seenAt: wallClockMs() } : {};
       for (const message of batch) {
         if (!message.value) continue;
         const event = (await serde.decode(message.value)) as ReservationEvent;
@@ -83,7 +84,7 @@ export async function watchDecisions(
         events++;
         if (!decisions.has(body.reservationId)) {
           decisions.set(body.reservationId, {
-            ...(live ? { seenAt } : {}),
+            ...seen,
             occurredAt: event.occurredAt,
             producedAt: message.timestamp ?? Number.NaN,
             kind: union.slice(union.lastIndexOf('.') + 1),

@@ -67,6 +67,8 @@ export async function runOpenLoop(options: {
     pool.dispatch(
       { method: 'POST', path: '/v1/reservations', headers, body },
       {
+        // Declared though empty: undici reads a handler without it as one of its legacy API,
+        // and then no request reached the server (openLoopLoad.test.ts fails without it).
         onRequestStart: () => {},
         onResponseStart: (_controller, statusCode) => {
           status = statusCode;
