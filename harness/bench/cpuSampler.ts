@@ -13,6 +13,13 @@ export interface ProcessGroup {
   matches(process: { comm: string; cmdline: string; environ: () => string }): boolean;
 }
 
+/** The local stack's shared services, as every benchmark on this machine sees them. */
+export const stackServiceGroups: readonly ProcessGroup[] = [
+  { name: 'postgres (all)', matches: (p) => p.comm === 'postgres' },
+  { name: 'kafka', matches: (p) => p.cmdline.includes('kafka.Kafka') },
+  { name: 'redis', matches: (p) => p.comm.startsWith('redis-server') },
+];
+
 interface Snapshot {
   machineBusy: number;
   machineTotal: number;
@@ -54,12 +61,20 @@ function snapshot(groups: readonly ProcessGroup[]): Snapshot | undefined {
 /** CPU spent between start() and stop(): the machine's busy share and seconds per group. */
 export interface CpuSpent {
   machineBusyShare: number;
-  /** CPU seconds per group, plus `load generator` (this process). */
+  /** CPU seconds the whole machine was busy (all cores, every process, the kernel's too). */
+  machineBusySeconds: number;
+  /** CPU seconds per group, plus this process under `selfName`. */
   seconds: Map<string, number>;
 }
 
-/** Starts sampling; `stop()` returns what was spent since (undefined without /proc). */
-export function startCpuSampling(groups: readonly ProcessGroup[]): { stop(): CpuSpent | undefined } {
+/**
+ * Starts sampling; `stop()` returns what was spent since (undefined without /proc). This process
+ * is reported as `selfName` (the load generator, unless it runs the code under measure itself).
+ */
+export function startCpuSampling(
+  groups: readonly ProcessGroup[],
+  selfName = 'load generator',
+): { stop(): CpuSpent | undefined } {
   const before = snapshot(groups);
   return {
     stop: () => {
@@ -71,21 +86,29 @@ export function startCpuSampling(groups: readonly ProcessGroup[]): { stop(): Cpu
         seconds.set(name, Math.max(0, ticks - (before.groups.get(name) ?? 0)) / ticksPerSecond);
       }
       const self = process.cpuUsage(before.self);
-      seconds.set('load generator', (self.user + self.system) / 1e6);
+      seconds.set(selfName, (self.user + self.system) / 1e6);
+      const busyTicks = after.machineBusy - before.machineBusy;
       return {
-        machineBusyShare:
-          (after.machineBusy - before.machineBusy) / Math.max(1, after.machineTotal - before.machineTotal),
+        machineBusyShare: busyTicks / Math.max(1, after.machineTotal - before.machineTotal),
+        machineBusySeconds: busyTicks / ticksPerSecond,
         seconds,
       };
     },
   };
 }
 
-/** `ingress 1.52, postgres 1.60, … ms CPU per <unit>; machine 93% busy`. */
+/** Milliseconds of the whole machine's busy CPU per unit of work (undefined without /proc or work). */
+export function machineMsPer(spent: CpuSpent | undefined, count: number): number | undefined {
+  return spent && count > 0 ? (spent.machineBusySeconds * 1000) / count : undefined;
+}
+
+/** `CPU per <unit>: ingress 1.52, postgres 1.60, … ms; machine 3.41 ms, 93% busy`. */
 export function describeCpu(spent: CpuSpent | undefined, count: number, unit: string): string {
-  if (!spent || count === 0) return 'CPU split unknown (no /proc)';
+  const machineMs = machineMsPer(spent, count);
+  if (!spent || machineMs === undefined) return 'CPU split unknown (no /proc)';
   const parts = [...spent.seconds]
     .filter(([, s]) => (s * 1000) / count >= 0.005)
     .map(([name, s]) => `${name} ${((s * 1000) / count).toFixed(2)}`);
-  return `CPU per ${unit}: ${parts.join(', ')} ms; machine ${Math.round(spent.machineBusyShare * 100)}% busy`;
+  const machine = `machine ${machineMs.toFixed(2)} ms, ${Math.round(spent.machineBusyShare * 100)}% busy`;
+  return `CPU per ${unit}: ${parts.length > 0 ? `${parts.join(', ')} ms; ` : ''}${machine}`;
 }

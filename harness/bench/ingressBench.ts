@@ -50,7 +50,13 @@ import {
   reportStamp,
   reportTime,
 } from './benchReport.ts';
-import { type CpuSpent, describeCpu, type ProcessGroup, startCpuSampling } from './cpuSampler.ts';
+import {
+  type CpuSpent,
+  describeCpu,
+  type ProcessGroup,
+  stackServiceGroups,
+  startCpuSampling,
+} from './cpuSampler.ts';
 import { type DecisionWatcher, type WatchMode, watchDecisions } from './decisionWatcher.ts';
 import { acceptedToSettledMs, type DecidedSample, settledAt } from './latencyTimeline.ts';
 import { type OpenLoopSample, runOpenLoop } from './openLoopLoad.ts';
@@ -127,9 +133,7 @@ function processGroups(fleet: IsolatedFleet, barePort?: number): ProcessGroup[] 
         p.cmdline.includes('bareFastifyServer.ts') &&
         hasEnv(p.environ(), `BENCH_PORT=${barePort}`),
     },
-    { name: 'postgres (all)', matches: (p) => p.comm === 'postgres' },
-    { name: 'kafka', matches: (p) => p.cmdline.includes('kafka.Kafka') },
-    { name: 'redis', matches: (p) => p.comm.startsWith('redis-server') },
+    ...stackServiceGroups,
   ];
 }
 

@@ -55,6 +55,13 @@ import { createLogger } from '../../workers/runtime/observability/logger.ts';
 import { createMetricsRegistry } from '../../workers/runtime/observability/metrics.ts';
 import { BreakerRegistry } from '../../workers/runtime/resilience/breakerRegistry.ts';
 import { appendBenchReport, type BenchLine, formatBenchLine } from './benchReport.ts';
+import {
+  type CpuSpent,
+  describeCpu,
+  machineMsPer,
+  stackServiceGroups,
+  startCpuSampling,
+} from './cpuSampler.ts';
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: number): number {
@@ -81,6 +88,16 @@ const hourSlots = 100_000;
 function progress(message: string): void {
   process.stderr.write(`[bench P3] ${message}\n`);
 }
+
+/** A measure's rate and the CPU the whole machine spent on its `count` units of work. */
+interface Measured {
+  rate: number;
+  cpu: CpuSpent | undefined;
+  count: number;
+}
+
+/** The settler runs in this process during the settle-path and runtime measures. */
+const sampleCpu = () => startCpuSampling(stackServiceGroups, 'this process (settler)');
 
 /** The equivalent table of the baseline: fleet.reservations' columns, checks and exclusion constraint. */
 async function createBaselineTable(database: SettlementDatabase): Promise<void> {
@@ -111,13 +128,16 @@ const pgbenchScript = [
 ].join('\n');
 
 /** pgbench at `-c C -j 2 -T seconds`, one single-row INSERT per transaction; returns its tps. */
-async function pgbenchInserts(database: SettlementDatabase): Promise<{ tps: number; command: string }> {
+async function pgbenchInserts(database: SettlementDatabase): Promise<Measured & { command: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-rate-'));
   const script = path.join(dir, 'insert-reservation.sql');
   writeFileSync(script, pgbenchScript);
   const pgbenchArgs = ['-n', '-f', script, '-c', String(concurrency), '-j', '2', '-T', String(seconds)];
   const command = `pgbench ${pgbenchArgs.join(' ').replace(script, 'insert-reservation.sql')} <bench database>`;
   try {
+    // pgbench's client and its server processes exit before the sample ends, taking their own
+    // figures with them: only the machine's total is known, which is what the comparison needs.
+    const sampling = startCpuSampling([], 'this process');
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn('/usr/bin/pgbench', [...pgbenchArgs, database.fresh.urls.migrator], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,9 +154,13 @@ async function pgbenchInserts(database: SettlementDatabase): Promise<{ tps: numb
         code === 0 ? resolve(text) : reject(new Error(`pgbench exited ${code}:\n${text}`)),
       );
     });
+    const cpu = sampling.stop();
     const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1];
-    if (tps === undefined) throw new Error(`no tps in pgbench output:\n${output}`);
-    return { tps: Number(tps), command };
+    const processed = /number of transactions actually processed: (\d+)/.exec(output)?.[1];
+    if (tps === undefined || processed === undefined) {
+      throw new Error(`no tps or transaction count in pgbench output:\n${output}`);
+    }
+    return { rate: Number(tps), cpu, count: Number(processed), command };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -179,7 +203,7 @@ async function checkpoint(database: SettlementDatabase): Promise<void> {
 }
 
 /** The settlement pipeline alone: C lanes, each owning the vehicles `v % C`, settling its commands one by one. */
-async function settlePath(database: SettlementDatabase, commands: SettlementCommand[]): Promise<number> {
+async function settlePath(database: SettlementDatabase, commands: SettlementCommand[]): Promise<Measured> {
   const reader = new EnvReader(process.env);
   const settings = readSettlerSettings(reader);
   reader.done();
@@ -204,13 +228,15 @@ async function settlePath(database: SettlementDatabase, commands: SettlementComm
     lanes[Number.parseInt(command.vehicleId.slice(-12), 16) % lanesInFlight]!.push(command);
   }
   try {
+    const sampling = sampleCpu();
     const started = performance.now();
     await Promise.all(
       lanes.map(async (lane) => {
         for (const command of lane) await pipeline.settle(command);
       }),
     );
-    return commands.length / ((performance.now() - started) / 1000);
+    const rate = commands.length / ((performance.now() - started) / 1000);
+    return { rate, cpu: sampling.stop(), count: commands.length };
   } finally {
     await pipeline.close();
     breakers.shutdown();
@@ -223,7 +249,7 @@ async function settleThroughRuntime(
   database: SettlementDatabase,
   commands: SettlementCommand[],
   vehiclesInFlight: number,
-): Promise<number> {
+): Promise<Measured> {
   const kafka = new SettlerKafkaFixture();
   try {
     const topics = await kafka.createTopics('settle-rate', partitions);
@@ -243,9 +269,13 @@ async function settleThroughRuntime(
     // machine, still held an entry for every row ever pending, 200,000 by the last phase.)
     let settled = await settlementsCounted(worker);
     let lastReport = Date.now();
+    // CPU is sampled from the first poll that sees a decision (start-up and the consumer's join
+    // excluded), over the settlements counted from then on.
+    let sampling: { stop(): CpuSpent | undefined; from: number } | undefined;
     while (settled < commands.length) {
       await sleep(100);
       settled = await settlementsCounted(worker);
+      if (!sampling && settled > 0) sampling = { ...sampleCpu(), from: settled };
       if (Date.now() - lastReport > 2000) {
         progress(`runtime: ${settled}/${commands.length} decided`);
         lastReport = Date.now();
@@ -254,6 +284,8 @@ async function settleThroughRuntime(
     // Decided is not done: the last events must be acknowledged too.
     while ((await kafka.recordCount(topics.events)) < commands.length) await sleep(20);
     const finished = Date.now();
+    const cpu = sampling?.stop();
+    const sampledCount = commands.length - (sampling?.from ?? commands.length);
     const batches = await histogramMean(worker, 'fleet_settler_batch_size');
     const fastPath = await counterTotal(worker, 'fleet_settler_fast_path_decisions_total');
     progress(
@@ -268,7 +300,7 @@ async function settleThroughRuntime(
       )
     ).rows[0]!.first;
     if (first === null) throw new Error('no decision was stored');
-    return commands.length / ((finished - first) / 1000);
+    return { rate: commands.length / ((finished - first) / 1000), cpu, count: sampledCount };
   } finally {
     await kafka.close();
   }
@@ -292,6 +324,36 @@ async function doubleBookingCheck(database: SettlementDatabase, expected: number
   const { decided, pending, events, confirmed } = result.rows[0]!;
   const ok = overlaps === 0 && decided === expected && pending === 0 && events === expected;
   return `double-booking check: ${ok ? 'OK' : 'FAILED'} — ${overlaps} overlapping confirmed pairs, ${decided}/${expected} requests decided once (${events} distinct event ids, ${pending} pending), ${confirmed} confirmed bookings`;
+}
+
+/**
+ * What each measure cost the whole machine per unit of work (median round, every process and the
+ * kernel), and where the settler's went (PostgreSQL, the broker, this process): the figure to
+ * move when tuning, since every measure here saturates the machine's two cores.
+ */
+function cpuCostNote(measures: Record<string, readonly Measured[]>): string {
+  const medianRound = (all: readonly Measured[]) => {
+    const costed = all.filter((m) => machineMsPer(m.cpu, m.count) !== undefined);
+    const sorted = [...costed].sort((a, b) => machineMsPer(a.cpu, a.count)! - machineMsPer(b.cpu, b.count)!);
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  };
+  const parts: string[] = [];
+  const costs = new Map<string, number>();
+  for (const [name, all] of Object.entries(measures)) {
+    const round = medianRound(all);
+    if (!round) continue;
+    costs.set(name, machineMsPer(round.cpu, round.count)!);
+    const unit = name === 'pgbench' ? 'transaction' : 'settlement';
+    parts.push(`${name} (median round) — ${describeCpu(round.cpu, round.count, unit)}`);
+  }
+  if (parts.length === 0) return 'Machine CPU per unit of work: unknown (no /proc).';
+  const pgbenchMs = costs.get('pgbench');
+  const runtimeMs = costs.get('settle-rate');
+  const ratio =
+    pgbenchMs !== undefined && runtimeMs !== undefined
+      ? ` Machine CPU per pgbench transaction ÷ per runtime settlement: ${(pgbenchMs / runtimeMs).toFixed(2)}x — the ratio their rates would show if both were bound by the machine's CPU alone.`
+      : '';
+  return `Machine CPU per unit of work: ${parts.join('; ')}.${ratio}`;
 }
 
 function median(values: readonly number[]): number {
@@ -319,14 +381,14 @@ async function main(): Promise<void> {
   try {
     await createBaselineTable(database);
     await analyze(database);
-    const baselineRates: number[] = [];
-    const pathRates: number[] = [];
-    const bareRates: number[] = [];
-    const runtimeRates: number[] = [];
+    const baselines: Measured[] = [];
+    const paths: Measured[] = [];
+    const bares: Measured[] = [];
+    const runtimes: Measured[] = [];
     let baselineCommand = '';
     let settled = 0;
     /** One runtime measure on fresh commands in hour slots from `firstSlot`, recorded first as the ingress does. */
-    const runtimeMeasure = async (vehiclesInFlight: number, firstSlot: number): Promise<number> => {
+    const runtimeMeasure = async (vehiclesInFlight: number, firstSlot: number): Promise<Measured> => {
       await checkpoint(database);
       const commands = randomRequests(database, commandCount, firstSlot);
       await recordAsIngress(database, commands);
@@ -336,22 +398,20 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       await checkpoint(database);
       const baseline = await pgbenchInserts(database);
-      baselineRates.push(baseline.tps);
+      baselines.push(baseline);
       baselineCommand = baseline.command;
-      progress(`round ${round}/${rounds}: pgbench-single-insert ${baseline.tps.toFixed(0)} tps`);
+      progress(`round ${round}/${rounds}: pgbench-single-insert ${baseline.rate.toFixed(0)} tps`);
 
       const recorded = randomRequests(database, commandCount, (2 * round - 1) * hourSlots);
       await recordAsIngress(database, recorded);
       await checkpoint(database);
-      pathRates.push(await settlePath(database, recorded));
-      progress(`round ${round}/${rounds}: settle-path ${pathRates.at(-1)!.toFixed(0)} settlements/s`);
+      paths.push(await settlePath(database, recorded));
+      progress(`round ${round}/${rounds}: settle-path ${paths.at(-1)!.rate.toFixed(0)} settlements/s`);
 
       await checkpoint(database);
-      bareRates.push(
-        await settlePath(database, randomRequests(database, commandCount, 2 * round * hourSlots)),
-      );
+      bares.push(await settlePath(database, randomRequests(database, commandCount, 2 * round * hourSlots)));
       progress(
-        `round ${round}/${rounds}: settle-path without ingress rows ${bareRates.at(-1)!.toFixed(0)} settlements/s`,
+        `round ${round}/${rounds}: settle-path without ingress rows ${bares.at(-1)!.rate.toFixed(0)} settlements/s`,
       );
       settled += 2 * commandCount;
 
@@ -360,12 +420,12 @@ async function main(): Promise<void> {
         progress(
           `round ${round}/${rounds}: real runtime, ${lanesInFlight} vehicles in flight (Kafka → settler worker → PostgreSQL → events)`,
         );
-        runtimeRates.push(await runtimeMeasure(lanesInFlight, (2 * rounds + 1 + round) * hourSlots));
-        progress(`round ${round}/${rounds}: settle-rate ${runtimeRates.at(-1)!.toFixed(0)} settlements/s`);
+        runtimes.push(await runtimeMeasure(lanesInFlight, (2 * rounds + 1 + round) * hourSlots));
+        progress(`round ${round}/${rounds}: settle-rate ${runtimes.at(-1)!.rate.toFixed(0)} settlements/s`);
       }
     }
-    const baselineTps = median(baselineRates);
-    const pathRate = median(pathRates);
+    const baselineTps = median(baselines.map((m) => m.rate));
+    const pathRate = median(paths.map((m) => m.rate));
     const lines: BenchLine[] = [];
     const p3Line = (name: string, value: number): BenchLine => ({
       id: 'P3',
@@ -376,19 +436,22 @@ async function main(): Promise<void> {
       baseline: 'pgbench-single-insert',
     });
     if (!pathOnly) {
-      lines.push(p3Line('settle-rate', median(runtimeRates)));
+      lines.push(p3Line('settle-rate', median(runtimes.map((m) => m.rate))));
       // Diagnostic, once: as many vehicles in flight as pgbench has transactions in flight, where
       // batching has nothing to gather.
       progress(`real runtime, ${concurrency} vehicles in flight`);
-      lines.push(p3Line(`settle-rate-${concurrency}-in-flight`, await runtimeMeasure(concurrency, 0)));
+      lines.push(p3Line(`settle-rate-${concurrency}-in-flight`, (await runtimeMeasure(concurrency, 0)).rate));
     }
     lines.push(p3Line('settle-path', pathRate));
     const check = await doubleBookingCheck(database, settled);
     for (const line of lines) console.log(formatBenchLine(line));
     console.log(check);
-    const bareRate = median(bareRates);
-    const roundsNote = `Per round — pgbench: ${baselineRates.map((r) => r.toFixed(0)).join(', ')} tps; settle-rate (runtime): ${runtimeRates.map((r) => r.toFixed(0)).join(', ')}; settle-path: ${pathRates.map((r) => r.toFixed(0)).join(', ')}; settle-path without ingress rows: ${bareRates.map((r) => r.toFixed(0)).join(', ')} settlements/s (medians compared: ${bareRate.toFixed(0)}/s = ${(bareRate / baselineTps).toFixed(2)}x without ingress rows).`;
+    const bareRate = median(bares.map((m) => m.rate));
+    const rates = (measures: readonly Measured[]) => measures.map((m) => m.rate.toFixed(0)).join(', ');
+    const roundsNote = `Per round — pgbench: ${rates(baselines)} tps; settle-rate (runtime): ${rates(runtimes)}; settle-path: ${rates(paths)}; settle-path without ingress rows: ${rates(bares)} settlements/s (medians compared: ${bareRate.toFixed(0)}/s = ${(bareRate / baselineTps).toFixed(2)}x without ingress rows).`;
     progress(roundsNote);
+    const cpuNote = cpuCostNote({ pgbench: baselines, 'settle-path': paths, 'settle-rate': runtimes });
+    progress(cpuNote);
     if (writeReport) {
       const reader = new EnvReader(process.env);
       const settings = readSettlerSettings(reader);
@@ -405,6 +468,7 @@ async function main(): Promise<void> {
           `pgbench concurrency ${concurrency} (clients = database sessions = transactions in flight); the settler: ${lanesInFlight} vehicles in flight (its shipped CONSUMER_MAX_CONCURRENCY unless --lanes), each vehicle serial, batched into at most SETTLER_BATCHES_IN_FLIGHT=${settings.batching.maxBatchesInFlight} transactions in flight on as many database sessions; settle-rate-${concurrency}-in-flight runs the runtime with only ${concurrency} vehicles in flight. ${commandCount} reservation requests per settler measure over ${vehicleCount} vehicles, random one-hour slots among ${hourSlots}; settler batching: SETTLER_BATCH_MAX=${settings.batching.maxBatchSize}, SETTLER_BATCH_LINGER_MS=${settings.batching.lingerMs}, SETTLER_BATCHES_IN_FLIGHT=${settings.batching.maxBatchesInFlight}.`,
           `Baseline: \`${baselineCommand}\`, one INSERT … ON CONFLICT DO NOTHING of a random reservation per transaction into a copy of fleet.reservations (same checks, primary key, exclusion constraint, vehicle foreign key).`,
           roundsNote,
+          cpuNote,
           `settle-rate: the real runtime in this process (commands pre-produced to a topic with the catalog's ${partitions} partitions, events to another; consumer engine, Avro, batched settlement, one event produced and acknowledged per command), timed from the first stored decision until every decision is stored and every event acknowledged; measured in every round, the median reported (the 32-in-flight diagnostic runs once).`,
           `settle-path: the same settlement pipeline without Kafka, ${lanesInFlight} lanes of vehicles submitting serially.`,
           `insert-reservation.sql: ${pgbenchScript.replace(/\s+/g, ' ').trim()}`,
