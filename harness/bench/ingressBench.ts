@@ -377,6 +377,8 @@ async function openLoopPhase(
     producedAt: decision.producedAt,
     ...(decision.seenAt === undefined ? {} : { seenAt: decision.seenAt }),
   }));
+  // The samples a live watcher timed as it read them (none with the lazy one).
+  const read = decidedSamples.filter((s): s is DecidedSample & { seenAt: number } => s.seenAt !== undefined);
   const samplesFile = process.env.BENCH_P5_SAMPLES;
   if (samplesFile) {
     // One line per decided request, for reading a run's tail over time (latencyTimeline.ts).
@@ -398,12 +400,8 @@ async function openLoopPhase(
     ingress: sortedOf(accepted.map((s) => s.answeredAt - s.sentAt)),
     toDecision: sortedOf(decidedSamples.map((s) => s.occurredAt - s.answeredAt)),
     toProduce: sortedOf(decidedSamples.map((s) => s.producedAt - s.occurredAt)),
-    toRead: sortedOf(
-      decidedSamples.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.answeredAt])),
-    ),
-    afterProduce: sortedOf(
-      decidedSamples.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.producedAt])),
-    ),
+    toRead: sortedOf(read.map((s) => s.seenAt - s.answeredAt)),
+    afterProduce: sortedOf(read.map((s) => s.seenAt - s.producedAt)),
     kinds,
     cpu,
     acceptedInPhase: samples.filter((s) => s.status === 202).length,

@@ -331,20 +331,24 @@ async function doubleBookingCheck(database: SettlementDatabase, expected: number
  * kernel), and where the settler's went (PostgreSQL, the broker, this process): the figure to
  * move when tuning, since every measure here saturates the machine's two cores.
  */
-function cpuCostNote(measures: Record<string, readonly Measured[]>): string {
-  const medianRound = (all: readonly Measured[]) => {
-    const costed = all.filter((m) => machineMsPer(m.cpu, m.count) !== undefined);
-    const sorted = [...costed].sort((a, b) => machineMsPer(a.cpu, a.count)! - machineMsPer(b.cpu, b.count)!);
-    return sorted[Math.floor((sorted.length - 1) / 2)];
+function cpuCostNote(
+  measures: Record<string, { rounds: readonly Measured[]; unit: 'transaction' | 'settlement' }>,
+): string {
+  /** The median round by machine CPU per unit, with that cost; undefined when none was sampled. */
+  const medianRound = (rounds: readonly Measured[]) => {
+    const costed = rounds
+      .map((round) => ({ round, ms: machineMsPer(round.cpu, round.count) }))
+      .filter((c): c is { round: Measured; ms: number } => c.ms !== undefined)
+      .sort((a, b) => a.ms - b.ms);
+    return costed[Math.floor((costed.length - 1) / 2)];
   };
   const parts: string[] = [];
   const costs = new Map<string, number>();
-  for (const [name, all] of Object.entries(measures)) {
-    const round = medianRound(all);
-    if (!round) continue;
-    costs.set(name, machineMsPer(round.cpu, round.count)!);
-    const unit = name === 'pgbench' ? 'transaction' : 'settlement';
-    parts.push(`${name} (median round) — ${describeCpu(round.cpu, round.count, unit)}`);
+  for (const [name, { rounds, unit }] of Object.entries(measures)) {
+    const median = medianRound(rounds);
+    if (!median) continue;
+    costs.set(name, median.ms);
+    parts.push(`${name} (median round) — ${describeCpu(median.round.cpu, median.round.count, unit)}`);
   }
   if (parts.length === 0) return 'Machine CPU per unit of work: unknown (no /proc).';
   const pgbenchMs = costs.get('pgbench');
@@ -450,7 +454,11 @@ async function main(): Promise<void> {
     const rates = (measures: readonly Measured[]) => measures.map((m) => m.rate.toFixed(0)).join(', ');
     const roundsNote = `Per round — pgbench: ${rates(baselines)} tps; settle-rate (runtime): ${rates(runtimes)}; settle-path: ${rates(paths)}; settle-path without ingress rows: ${rates(bares)} settlements/s (medians compared: ${bareRate.toFixed(0)}/s = ${(bareRate / baselineTps).toFixed(2)}x without ingress rows).`;
     progress(roundsNote);
-    const cpuNote = cpuCostNote({ pgbench: baselines, 'settle-path': paths, 'settle-rate': runtimes });
+    const cpuNote = cpuCostNote({
+      pgbench: { rounds: baselines, unit: 'transaction' },
+      'settle-path': { rounds: paths, unit: 'settlement' },
+      'settle-rate': { rounds: runtimes, unit: 'settlement' },
+    });
     progress(cpuNote);
     if (writeReport) {
       const reader = new EnvReader(process.env);
