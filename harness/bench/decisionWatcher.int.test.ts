@@ -4,11 +4,8 @@ import {
   createSettlementDatabase,
   type SettlementDatabase,
 } from '../../workers/reservation-settler/testing/settlementDatabase.ts';
-import {
-  SettlerKafkaFixture,
-  uniqueGroup,
-  waitUntil,
-} from '../../workers/reservation-settler/testing/settlerKafkaFixture.ts';
+import { SettlerKafkaFixture } from '../../workers/reservation-settler/testing/settlerKafkaFixture.ts';
+import { uniqueGroup, waitUntil } from '../../workers/runtime/testing/kafkaTestKit.ts';
 import { type DecisionWatcher, wallClockMs, watchDecisions } from './decisionWatcher.ts';
 
 let db: SettlementDatabase;

@@ -44,16 +44,15 @@ import {
   type SettlementDatabase,
 } from '../../workers/reservation-settler/testing/settlementDatabase.ts';
 import {
-  counterTotal,
-  histogramMean,
   SettlerKafkaFixture,
   settlementsCounted,
-  uniqueGroup,
 } from '../../workers/reservation-settler/testing/settlerKafkaFixture.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { createLogger } from '../../workers/runtime/observability/logger.ts';
 import { createMetricsRegistry } from '../../workers/runtime/observability/metrics.ts';
 import { BreakerRegistry } from '../../workers/runtime/resilience/breakerRegistry.ts';
+import { recordCount, uniqueGroup } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { counterTotal, histogramMean } from '../../workers/runtime/testing/metricsTestKit.ts';
 import { appendBenchReport, type BenchLine, formatBenchLine } from './benchReport.ts';
 import {
   type CpuSpent,
@@ -282,7 +281,7 @@ async function settleThroughRuntime(
       }
     }
     // Decided is not done: the last events must be acknowledged too.
-    while ((await kafka.recordCount(topics.events)) < commands.length) await sleep(20);
+    while ((await recordCount(topics.events)) < commands.length) await sleep(20);
     const finished = Date.now();
     const cpu = sampling?.stop();
     const sampledCount = commands.length - (sampling?.from ?? commands.length);

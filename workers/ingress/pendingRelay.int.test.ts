@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SettlerKafkaFixture,
-  uniqueGroup,
-  waitUntil,
-} from '../reservation-settler/testing/settlerKafkaFixture.ts';
+import { SettlerKafkaFixture } from '../reservation-settler/testing/settlerKafkaFixture.ts';
+import { uniqueGroup, waitUntil } from '../runtime/testing/kafkaTestKit.ts';
 import type { IngressService } from './ingressService.ts';
 import { requestedCommandId } from './reservations/reservationCommands.ts';
 import {

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isConnectionFailure, isTransientConflict } from '../../db/postgresFailures.ts';
 import { DependencyUnavailableError, RetriableError } from '../runtime/errors/processingErrors.ts';
 import type { CommandResult } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
-import { commandFailure, isConnectionFailure, isTransientConflict } from './settlementErrors.ts';
+import { commandFailure } from './settlementErrors.ts';
 
 /** How a failed batch transaction is recovered. */
 export interface BatchRecoveryOptions {

@@ -8,11 +8,11 @@ import {
   type MatchingRequestInput,
   settleMatchingPendingRequests,
 } from '../../db/queries/settlement/settleMatchingPendingRequests.ts';
+import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
 import { matchingRequestInput, settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { ReservationRequestCommand } from './settlementCommand.ts';
 import { defaultSettlementPolicy } from './settlementPolicy.ts';
-import { inSettlementTransaction } from './settlementTransaction.ts';
 import { settleReservationBatch } from './settleReservationBatch.ts';
 import { overlappingRounds, requestCommand } from './testing/settlementCommands.ts';
 import {
@@ -165,7 +165,7 @@ describe('settleCommandBatch racing the locked path (a zombie on one path, the n
       for (const round of rounds) {
         const [a, b] = await Promise.all([
           settleCommandBatch(db.app, round, clock),
-          inSettlementTransaction(other, (client) =>
+          inReadCommittedTransaction(other, (client) =>
             settleReservationBatch(client, [...round].reverse(), clock),
           ),
         ]);

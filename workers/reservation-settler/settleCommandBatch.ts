@@ -3,11 +3,11 @@ import {
   type MatchingRequestInput,
   settleMatchingPendingRequests,
 } from '../../db/queries/settlement/settleMatchingPendingRequests.ts';
+import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
 import type { CommandResult } from './settlement.ts';
 import type { ReservationRequestCommand, SettlementCommand } from './settlementCommand.ts';
 import { requestDecisionSettlement } from './settlementEvents.ts';
 import { defaultSettlementPolicy, type SettlementPolicy } from './settlementPolicy.ts';
-import { inSettlementTransaction } from './settlementTransaction.ts';
 import {
   assertDistinct,
   requestedBy,
@@ -49,7 +49,9 @@ export async function settleCommandBatch(
   const restResults =
     rest.length === 0
       ? []
-      : await inSettlementTransaction(pool, (client) => settleReservationBatch(client, rest, clock, policy));
+      : await inReadCommittedTransaction(pool, (client) =>
+          settleReservationBatch(client, rest, clock, policy),
+        );
   const byCommand = new Map(rest.map((command, i) => [command, restResults[i]]));
   return commands.map((command): CommandResult => {
     const record = command.kind === 'request' ? settled.get(command.reservationId) : undefined;

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../db/pool.ts';
+import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
 import { PermanentError } from '../runtime/errors/processingErrors.ts';
 import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
-import { inSettlementTransaction } from './settlementTransaction.ts';
 import { type SettlementClock, settleReservationBatch } from './settleReservationBatch.ts';
 import { cancellationCommand, overlappingRounds, requestCommand } from './testing/settlementCommands.ts';
 import {
@@ -39,7 +39,7 @@ const settlementPaths: { name: string; vehicleOffset: number; run: SettleBatch }
     name: 'one locked transaction',
     vehicleOffset: 0,
     run: (commands, pool) =>
-      inSettlementTransaction(pool, (client) => settleReservationBatch(client, commands, clock)),
+      inReadCommittedTransaction(pool, (client) => settleReservationBatch(client, commands, clock)),
   },
   {
     name: 'the fast path, then the locked transaction (settleCommandBatch)',

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { isConnectionFailure, postgresDependency } from '../../db/postgresFailures.ts';
 import { GroupCommitBatcher } from '../runtime/batching/groupCommitBatcher.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
@@ -8,7 +9,6 @@ import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
 import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
-import { isConnectionFailure, postgresDependency } from './settlementErrors.ts';
 import type { SettlementClock } from './settleReservationBatch.ts';
 import type { SettlerSettings } from './settlerConfig.ts';
 import type { SettlerMetrics } from './settlerMetrics.ts';

@@ -1,6 +1,7 @@
 import type { BatchingOptions } from '../runtime/batching/groupCommitBatcher.ts';
-import { ConfigError, type ConfigProblem } from '../runtime/config/configError.ts';
+import { ConfigError } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
+import { readKafkaNames } from '../runtime/config/kafkaNames.ts';
 import type { BatchRecoveryOptions } from './recoveringBatchSettler.ts';
 import { defaultSettlementPolicy, type SettlementPolicy } from './settlementPolicy.ts';
 
@@ -30,33 +31,23 @@ export const defaultSettlerRouting: Readonly<SettlerRouting> = Object.freeze({
   groupId: 'fleet.reservation-settler',
 });
 
-const kafkaNamePattern = /^[A-Za-z0-9._-]{1,249}$/;
-
 /** Reads the topic and group names (needed before the runtime starts); throws a ConfigError naming each bad variable. */
 export function readSettlerRouting(env: Readonly<Record<string, string | undefined>>): SettlerRouting {
-  const problems: ConfigProblem[] = [];
-  const read = (variable: string, fallback: string): string => {
-    const raw = env[variable]?.trim();
-    if (raw === undefined || raw === '') return fallback;
-    if (!kafkaNamePattern.test(raw)) {
-      problems.push({ variable, value: raw, expected: 'a Kafka name ([A-Za-z0-9._-], 1 to 249 characters)' });
-    }
-    return raw;
-  };
-  const topics = {
-    commands: read('RESERVATION_COMMANDS_TOPIC', defaultSettlerRouting.commands),
-    events: read('RESERVATION_EVENTS_TOPIC', defaultSettlerRouting.events),
-    groupId: read('SETTLER_GROUP_ID', defaultSettlerRouting.groupId),
-  };
-  if (topics.commands === topics.events) {
-    problems.push({
-      variable: 'RESERVATION_EVENTS_TOPIC',
-      value: topics.events,
-      expected: 'a topic other than RESERVATION_COMMANDS_TOPIC',
-    });
+  const routing = readKafkaNames(env, {
+    commands: { variable: 'RESERVATION_COMMANDS_TOPIC', fallback: defaultSettlerRouting.commands },
+    events: { variable: 'RESERVATION_EVENTS_TOPIC', fallback: defaultSettlerRouting.events },
+    groupId: { variable: 'SETTLER_GROUP_ID', fallback: defaultSettlerRouting.groupId },
+  });
+  if (routing.commands === routing.events) {
+    throw new ConfigError([
+      {
+        variable: 'RESERVATION_EVENTS_TOPIC',
+        value: routing.events,
+        expected: 'a topic other than RESERVATION_COMMANDS_TOPIC',
+      },
+    ]);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return topics;
+  return routing;
 }
 
 /** Reads the settlement settings with the runtime's reader (its `done()` reports every bad variable). */

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueGroup, waitUntil, waitUntilConsumed } from '../runtime/testing/kafkaTestKit.ts';
+import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
 import type { ReservationRequestCommand, SettlementCommand } from './settlementCommand.ts';
 import { settleSerially } from './testing/intervalModel.ts';
 import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
@@ -9,13 +11,7 @@ import {
   type SettlementDatabase,
   storedDecisions,
 } from './testing/settlementDatabase.ts';
-import {
-  counterTotal,
-  SettlerKafkaFixture,
-  settlementsCounted,
-  uniqueGroup,
-  waitUntil,
-} from './testing/settlerKafkaFixture.ts';
+import { SettlerKafkaFixture, settlementsCounted } from './testing/settlerKafkaFixture.ts';
 
 let db: SettlementDatabase;
 let kafka: SettlerKafkaFixture;
@@ -97,7 +93,7 @@ describe('two settler replicas under concurrent load', () => {
       'both replicas to hold partitions',
     );
     await kafka.produceCommands(topics.commands, commands.slice(half));
-    await kafka.waitUntilConsumed(groupId, topics.commands, 90_000);
+    await waitUntilConsumed(groupId, topics.commands, 90_000);
     expect(await settlementsCounted(first)).toBeGreaterThan(0);
     expect(await settlementsCounted(second)).toBeGreaterThan(0);
     const fastPath = 'fleet_settler_fast_path_decisions_total';

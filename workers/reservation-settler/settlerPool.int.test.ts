@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideReservationRequests } from '../../db/queries/settlement/decideReservationRequests.ts';
 import type { PreparedQueryable } from '../../db/queries/settlement/preparedQueryable.ts';
 import { settleMatchingPendingRequests } from '../../db/queries/settlement/settleMatchingPendingRequests.ts';
+import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
 import { matchingRequestInput, settleCommandBatch } from './settleCommandBatch.ts';
-import { inSettlementTransaction } from './settlementTransaction.ts';
 import { settleReservationBatch } from './settleReservationBatch.ts';
 import { createSettlerPool, settlerSessionSettings } from './settlerPool.ts';
 import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
@@ -97,8 +97,8 @@ describe('the settler pool', () => {
   it('keeps index plans cached while the tables were empty after they have grown', async () => {
     // Plans are cached now, on nearly empty tables without statistics: what a fresh deployment sees.
     const first = requestCommand({ vehicleId: db.vehicles[0]!, fromHour: 1, toHour: 2 });
-    await inSettlementTransaction(pool, (client) => settleReservationBatch(client, [first], clock));
-    await inSettlementTransaction(pool, (client) =>
+    await inReadCommittedTransaction(pool, (client) => settleReservationBatch(client, [first], clock));
+    await inReadCommittedTransaction(pool, (client) =>
       settleReservationBatch(
         client,
         [

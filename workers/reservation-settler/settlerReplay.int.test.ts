@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueGroup, waitUntilConsumed } from '../runtime/testing/kafkaTestKit.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { cancellationCommand, requestCommand } from './testing/settlementCommands.ts';
 import {
@@ -6,7 +7,7 @@ import {
   overlappingConfirmedPairs,
   type SettlementDatabase,
 } from './testing/settlementDatabase.ts';
-import { type ReadEvent, SettlerKafkaFixture, uniqueGroup } from './testing/settlerKafkaFixture.ts';
+import { type ReadEvent, SettlerKafkaFixture } from './testing/settlerKafkaFixture.ts';
 
 let db: SettlementDatabase;
 let kafka: SettlerKafkaFixture;
@@ -56,17 +57,17 @@ describe('replaying reservation commands', () => {
     await kafka.produceCommands(topics.commands, commands);
     const groupId = uniqueGroup('replay');
     await kafka.startSettler(topics, db.fresh.urls.app, groupId);
-    await kafka.waitUntilConsumed(groupId, topics.commands);
+    await waitUntilConsumed(groupId, topics.commands);
     const firstPass = await kafka.readEvents(topics.events);
     expect(firstPass).toHaveLength(commands.length);
     const decisions = await decisionSnapshot();
 
     // The same commands produced again (a producer retry, a relay), then a new group over the whole log.
     await kafka.produceCommands(topics.commands, commands);
-    await kafka.waitUntilConsumed(groupId, topics.commands);
+    await waitUntilConsumed(groupId, topics.commands);
     const freshGroup = uniqueGroup('replay-fresh');
     await kafka.startSettler(topics, db.fresh.urls.app, freshGroup);
-    await kafka.waitUntilConsumed(freshGroup, topics.commands);
+    await waitUntilConsumed(freshGroup, topics.commands);
 
     const allEvents = await kafka.readEvents(topics.events);
     // 1 original + 1 for the re-produced copy + 2 from the fresh group (original and copy) per command.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterHeaders } from '../runtime/resilience/deadLetterRecord.ts';
-import { readAll } from '../runtime/testing/kafkaTestKit.ts';
+import { readAll, uniqueGroup, waitUntilConsumed } from '../runtime/testing/kafkaTestKit.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { cancellationCommand, commandValue, requestCommand } from './testing/settlementCommands.ts';
 import {
@@ -10,7 +10,7 @@ import {
   type SettlementDatabase,
   storedDecisions,
 } from './testing/settlementDatabase.ts';
-import { type ReadEvent, SettlerKafkaFixture, uniqueGroup } from './testing/settlerKafkaFixture.ts';
+import { type ReadEvent, SettlerKafkaFixture } from './testing/settlerKafkaFixture.ts';
 
 let db: SettlementDatabase;
 let kafka: SettlerKafkaFixture;
@@ -77,7 +77,7 @@ describe('the reservation settler on Kafka and PostgreSQL', () => {
 
     const groupId = uniqueGroup('settler');
     await kafka.startSettler(topics, db.fresh.urls.app, groupId);
-    await kafka.waitUntilConsumed(groupId, topics.commands);
+    await waitUntilConsumed(groupId, topics.commands);
 
     const events = await kafka.readEvents(topics.events);
     expect(events).toHaveLength(all.length);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Type as AvroType } from 'avsc';
+import { postgresDependency } from '../../db/postgresFailures.ts';
 import type { ReservationCommand } from '../../schemas/generated/types.ts';
 import { loadReaderTypes } from '../../schemas/readerTypes.ts';
 import type { WorkerModule, WorkerResources } from '../runtime/worker/runWorker.ts';
 import { emitSettlementEvent } from './emitSettlementEvent.ts';
-import { postgresDependency } from './settlementErrors.ts';
 import { createSettlementHandler } from './settlementHandler.ts';
 import { createSettlementPipeline } from './settlementPipeline.ts';
 import type { SettlementClock } from './settleReservationBatch.ts';

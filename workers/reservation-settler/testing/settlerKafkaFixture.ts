@@ -1,20 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { readAvroSchemaFile } from '../../../schemas/avroSchemaFile.ts';
 import type { ReservationCommand, ReservationEvent } from '../../../schemas/generated/types.ts';
-import { findSubjectDefinition } from '../../../schemas/subjects.ts';
 import { AvroSerde } from '../../runtime/avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../../runtime/avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../../runtime/avro/schemaRegistryConfig.ts';
 import {
-  bootstrap,
-  committedOffsets,
   createTopics,
   deleteTopics,
   produceRecords,
   readAll,
+  recordCount,
+  testWorkerEnv,
   uniqueName,
 } from '../../runtime/testing/kafkaTestKit.ts';
+import { counterTotal } from '../../runtime/testing/metricsTestKit.ts';
+import { registerContractSchema } from '../../runtime/testing/schemaTestKit.ts';
 import { type RunningWorker, startWorker } from '../../runtime/worker/runWorker.ts';
 import type { SettlementCommand } from '../settlementCommand.ts';
 import { createSettlerWorker } from '../settlerWorker.ts';
@@ -64,15 +62,7 @@ export class SettlerKafkaFixture {
   }
 
   private async registerLike(topic: string, contractSubject: string): Promise<void> {
-    const definition = findSubjectDefinition(contractSubject);
-    if (!definition) throw new Error(`unknown subject ${contractSubject}`);
-    const subject = `${topic}-value`;
-    await this.registry.register(
-      subject,
-      readAvroSchemaFile(definition.schemaFile).canonicalText,
-      definition.compatibility,
-    );
-    this.subjects.push(subject);
+    this.subjects.push(await registerContractSchema(this.registry, topic, contractSubject));
   }
 
   /** Starts a settler on these topics and database, in consumer group `groupId`. */
@@ -82,19 +72,13 @@ export class SettlerKafkaFixture {
     groupId: string,
     env: Record<string, string> = {},
   ): Promise<RunningWorker<ReservationCommand>> {
-    const workerEnv = {
-      ...process.env,
+    const workerEnv = testWorkerEnv({
       DATABASE_URL: databaseUrl,
       RESERVATION_COMMANDS_TOPIC: topics.commands,
       RESERVATION_EVENTS_TOPIC: topics.events,
       SETTLER_GROUP_ID: groupId,
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'silent',
-      CONSUMER_COMMIT_INTERVAL_MS: '100',
-      CONSUMER_RETRY_MIN_MS: '20',
-      CONSUMER_RETRY_MAX_MS: '200',
       ...env,
-    };
+    });
     const worker = await startWorker(createSettlerWorker(workerEnv), workerEnv);
     this.workers.push(worker as RunningWorker<unknown>);
     return worker;
@@ -122,22 +106,9 @@ export class SettlerKafkaFixture {
     return this.serde.encode(`${topic}-value`, value as never);
   }
 
-  /** Waits until `groupId` committed every record of `topic` (the end offset of each partition). */
-  async waitUntilConsumed(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-    const ends = await endOffsets(topic);
-    await waitUntil(
-      async () => {
-        const committed = await committedOffsets(groupId, topic);
-        return [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
-      },
-      timeoutMs,
-      `group ${groupId} to commit all of ${topic}`,
-    );
-  }
-
   /** Every event on the topic (all of them: the count comes from the partitions' end offsets). */
   async readEvents(topic: string): Promise<ReadEvent[]> {
-    const total = [...(await endOffsets(topic)).values()].reduce((sum, end) => sum + end, 0);
+    const total = await recordCount(topic);
     if (total === 0) return [];
     const records = await readAll(topic, total, 30_000);
     if (records.length !== total) throw new Error(`read ${records.length} of ${total} events from ${topic}`);
@@ -154,11 +125,6 @@ export class SettlerKafkaFixture {
     return events.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   }
 
-  /** Number of records on a topic. */
-  async recordCount(topic: string): Promise<number> {
-    return [...(await endOffsets(topic)).values()].reduce((sum, end) => sum + end, 0);
-  }
-
   /** Stops every settler, deletes topics and subjects, closes the registry client. */
   async close(): Promise<void> {
     for (const worker of this.workers.splice(0)) await worker.stop();
@@ -173,69 +139,4 @@ export class SettlerKafkaFixture {
 /** How many commands a settler settled (its fleet_settler_settlements_total, replays included). */
 export function settlementsCounted(worker: Pick<RunningWorker<unknown>, 'registry'>): Promise<number> {
   return counterTotal(worker, 'fleet_settler_settlements_total');
-}
-
-/** The samples of one metric on a worker's registry, each with its sample name (none when it has no series). */
-async function metricSamples(
-  worker: Pick<RunningWorker<unknown>, 'registry'>,
-  name: string,
-): Promise<{ sampleName: string; value: number }[]> {
-  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return (metric?.values ?? []).map((v) => ({
-    sampleName: (v as { metricName?: string }).metricName ?? name,
-    value: v.value,
-  }));
-}
-
-const sumOf = (samples: { sampleName: string; value: number }[], sampleName: string): number =>
-  samples.filter((s) => s.sampleName === sampleName).reduce((sum, s) => sum + s.value, 0);
-
-/** The sum of a counter's series on a worker's registry (0 when it has none). */
-export async function counterTotal(
-  worker: Pick<RunningWorker<unknown>, 'registry'>,
-  name: string,
-): Promise<number> {
-  return sumOf(await metricSamples(worker, name), name);
-}
-
-/** A histogram's observation count and mean over all its series on a worker's registry. */
-export async function histogramMean(
-  worker: Pick<RunningWorker<unknown>, 'registry'>,
-  name: string,
-): Promise<{ count: number; mean: number }> {
-  const samples = await metricSamples(worker, name);
-  const count = sumOf(samples, `${name}_count`);
-  return { count, mean: count === 0 ? 0 : sumOf(samples, `${name}_sum`) / count };
-}
-
-/** A new consumer group name. */
-export function uniqueGroup(purpose: string): string {
-  return uniqueName(`${purpose}-group`);
-}
-
-/** Polls `predicate` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** End (high-watermark) offset of each partition of a topic. */
-export async function endOffsets(topic: string): Promise<Map<number, number>> {
-  const admin = new KafkaJS.Kafka({
-    kafkaJS: { brokers: bootstrap.split(','), logLevel: KafkaJS.logLevel.ERROR },
-  }).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
 }

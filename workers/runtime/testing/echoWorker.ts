@@ -8,7 +8,7 @@ import { runWorkerMain } from '../worker/workerMain.ts';
 const topic = process.env.TEST_TOPIC ?? '';
 /** How long each message stays in flight (ms): long enough that a signal finds work running. */
 const handlerMs = Number(process.env.TEST_HANDLER_MS ?? 20);
-await runWorkerMain<Buffer | null>({
+await runWorkerMain<Buffer | null>('echo-test', () => ({
   name: 'echo-test',
   groupId: process.env.TEST_GROUP ?? '',
   topics: [topic],
@@ -19,4 +19,4 @@ await runWorkerMain<Buffer | null>({
       await sleep(handlerMs); // in flight when the signal arrives
     },
   }),
-});
+}));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { loadStackEndpoints } from '../config/stackEndpoints.ts';
 
@@ -152,4 +153,68 @@ export async function readAll(
   await finished;
   await consumer.disconnect();
   return out;
+}
+
+/** A new consumer group name. */
+export function uniqueGroup(purpose: string): string {
+  return uniqueName(`${purpose}-group`);
+}
+
+/** Polls `predicate` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** End (high-watermark) offset of each partition of a topic. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until `groupId` committed every record of `topic` (the end offset of each partition). */
+export async function waitUntilConsumed(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+  const ends = await endOffsets(topic);
+  await waitUntil(
+    async () => {
+      const committed = await committedOffsets(groupId, topic);
+      return [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
+    },
+    timeoutMs,
+    `group ${groupId} to commit all of ${topic}`,
+  );
+}
+
+/** Number of records on a topic (the sum of its partitions' end offsets). */
+export async function recordCount(topic: string): Promise<number> {
+  return [...(await endOffsets(topic)).values()].reduce((sum, end) => sum + end, 0);
+}
+
+/**
+ * The environment of a worker started inside a test: the process's own, no metrics port, no logs,
+ * frequent commits and short retries so a test waits seconds, not minutes; `extra` on top.
+ */
+export function testWorkerEnv(extra: Record<string, string>): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    CONSUMER_COMMIT_INTERVAL_MS: '100',
+    CONSUMER_RETRY_MIN_MS: '20',
+    CONSUMER_RETRY_MAX_MS: '200',
+    ...extra,
+  };
 }

@@ -14,6 +14,7 @@ import {
   produceRecords,
   readAll,
   uniqueName,
+  waitUntil,
 } from '../testing/kafkaTestKit.ts';
 import { type RunningWorker, startWorker, type WorkerModule } from './runWorker.ts';
 
@@ -98,18 +99,6 @@ function moduleFor(
   };
 }
 
-async function until(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 async function metric(worker: RunningWorker<unknown>, name: string): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${worker.healthPort}/metrics`);
   const text = await response.text();
@@ -158,9 +147,9 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
       CONSUMER_RETRY_MAX_MS: '300',
       DLQ_MIN_MESSAGES: '1000',
     });
-    await until(() => completions.length >= 22, 30_000, 'every healthy message');
+    await waitUntil(() => completions.length >= 22, 30_000, 'every healthy message');
     const dlq = await readAll(`${topic}.dlq`, 2, 20_000);
-    await until(
+    await waitUntil(
       async () => {
         const committed = await committedOffsets(module.groupId, topic);
         return [...committed.values()].reduce((n, o) => n + Math.max(0, o), 0) === 24;
@@ -208,7 +197,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
       moduleFor('poison-test', topic, async (m) => void handled.push(m.value)),
       { DLQ_MIN_MESSAGES: '1000' },
     );
-    await until(() => handled.length >= 2, 30_000, 'both good messages');
+    await waitUntil(() => handled.length >= 2, 30_000, 'both good messages');
     const dlq = await readAll(`${topic}.dlq`, 1, 20_000);
     expect(handled).toEqual([
       { key: 'a', seq: 0 },
@@ -232,7 +221,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
       DLQ_MAX_PER_MINUTE: '1000',
       DLQ_COOLDOWN_MS: '0',
     });
-    await until(
+    await waitUntil(
       () => worker.engine.readiness().ok === false && worker.caps.degradedReason() !== undefined,
       30_000,
       'degraded',
@@ -271,7 +260,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     };
     const a = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
     const b = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
-    await until(
+    await waitUntil(
       () => a.caps.degradedReason() !== undefined || b.caps.degradedReason() !== undefined,
       40_000,
       'the rate cap',
@@ -318,7 +307,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
       Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, seq: Math.floor(i / 5) })),
     );
     const worker = await start(module, { CONSUMER_MAX_ATTEMPTS: '2', DLQ_MIN_MESSAGES: '1' });
-    await until(
+    await waitUntil(
       () => worker.engine.snapshot().some((p) => p.pausedFor.includes('breaker')),
       30_000,
       'the breaker to pause',
@@ -327,7 +316,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     await sleep(1000);
     expect(calls - callsWhileOpen).toBeLessThanOrEqual(1);
     downstreamUp = true;
-    await until(() => new Set(delivered).size >= 30, 40_000, 'every message after recovery');
+    await waitUntil(() => new Set(delivered).size >= 30, 40_000, 'every message after recovery');
     const dlq = await readAll(`${topic}.dlq`, 1, 2000);
     expect(dlq).toHaveLength(0);
     expect(await metric(worker as RunningWorker<unknown>, 'fleet_breaker_state')).toMatch(
@@ -348,7 +337,7 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
       handled++;
     });
     const worker = await startWorker(module, testEnv({}));
-    await until(() => handled >= 200, 30_000, 'all handled');
+    await waitUntil(() => handled >= 200, 30_000, 'all handled');
     expect(await worker.drain(5000)).toBe(true);
     await worker.stop();
     await worker.stop(); // idempotent

@@ -3,22 +3,23 @@ import { type RunningWorker, startWorker, type WorkerModule } from './runWorker.
 import { stopOnSignals } from './shutdownSignals.ts';
 
 /**
- * Runs a worker as a process: starts it, then on SIGTERM/SIGINT drains in-flight work,
+ * Runs a worker as a process: builds its module with `createModule` (which reads the names it
+ * subscribes to, so it may throw a ConfigError too), starts it, then on SIGTERM/SIGINT drains in-flight work,
  * commits, leaves the group and exits 0. A second signal (not the same one delivered twice
  * within a second), or a drain that outlives WORKER_DRAIN_TIMEOUT_MS + 10 s, forces the exit
  * (shutdownSignals.ts). SIGUSR2 is the operator's "resume dead-lettering" command after a DLQ
  * cap (see runbooks/dlq-triage-and-replay.md).
  */
-export async function runWorkerMain<V>(module: WorkerModule<V>): Promise<void> {
+export async function runWorkerMain<V>(name: string, createModule: () => WorkerModule<V>): Promise<void> {
   let worker: RunningWorker<V>;
   try {
-    worker = await startWorker(module);
+    worker = await startWorker(createModule());
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${module.name}: ${error.message}\n`);
+      process.stderr.write(`${name}: ${error.message}\n`);
       process.exit(78); // EX_CONFIG
     }
-    process.stderr.write(`${module.name}: failed to start: ${(error as Error).message}\n`);
+    process.stderr.write(`${name}: failed to start: ${(error as Error).message}\n`);
     process.exit(1);
   }
   const drainTimeoutMs = Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 20_000);
