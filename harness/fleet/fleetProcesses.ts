@@ -18,6 +18,8 @@ export interface FleetPorts {
   ingress: number;
   /** FLEET_SETTLER_PORT: the settler's METRICS_PORT under `npm start`; default 9101. */
   settler: number;
+  /** FLEET_LEDGER_PORT: the rental ledger's METRICS_PORT under `npm start`; default 9102. */
+  ledger: number;
   /** FLEET_LAG_MONITOR_PORT: the lag monitor's METRICS_PORT (and /v1/lag) under `npm start`; default 9104. */
   lagMonitor: number;
 }
@@ -28,6 +30,7 @@ export function readFleetPorts(reader: EnvReader): FleetPorts {
   return {
     ingress: port('INGRESS_PORT', 8080),
     settler: port('FLEET_SETTLER_PORT', 9101),
+    ledger: port('FLEET_LEDGER_PORT', 9102),
     lagMonitor: port('FLEET_LAG_MONITOR_PORT', 9104),
   };
 }
@@ -40,6 +43,12 @@ export function fleetProcesses(ports: FleetPorts): FleetProcess[] {
       entry: 'workers/reservation-settler/main.ts',
       readyUrl: `http://127.0.0.1:${ports.settler}/readyz`,
       env: { METRICS_PORT: String(ports.settler) },
+    },
+    {
+      name: 'rental-ledger',
+      entry: 'workers/rental-ledger/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.ledger}/readyz`,
+      env: { METRICS_PORT: String(ports.ledger) },
     },
     {
       name: 'lag-monitor',

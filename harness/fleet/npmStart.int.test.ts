@@ -47,13 +47,19 @@ function portInUse(port: number): Promise<boolean> {
 
 describe('npm start (README command one)', () => {
   it('runs the fleet, takes the printed first reservation to a decision, and stops on one Ctrl-C', async () => {
-    const ports = { ingress: await freePort(), settler: await freePort(), lagMonitor: await freePort() };
+    const ports = {
+      ingress: await freePort(),
+      settler: await freePort(),
+      ledger: await freePort(),
+      lagMonitor: await freePort(),
+    };
     fleet = startProcessGroup('npm', ['start'], {
       cwd: repoRoot,
       env: {
         ...process.env,
         INGRESS_PORT: String(ports.ingress),
         FLEET_SETTLER_PORT: String(ports.settler),
+        FLEET_LEDGER_PORT: String(ports.ledger),
         FLEET_LAG_MONITOR_PORT: String(ports.lagMonitor),
       },
     });
@@ -119,6 +125,7 @@ describe('npm start (README command one)', () => {
     );
     expect(text).not.toMatch(/again: killing|forcing exit|npm error/);
     expect(supervisedLogMessages(text, 'settler')).toContain('draining');
+    expect(supervisedLogMessages(text, 'rental-ledger')).toContain('draining');
     expect(supervisedLogMessages(text, 'lag-monitor')).toContain('stopping');
     expect(supervisedLogMessages(text, 'ingress')).toContain('shutting down');
     for (const port of Object.values(ports)) expect(await portInUse(port), `port ${port}`).toBe(false);

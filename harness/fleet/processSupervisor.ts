@@ -7,11 +7,14 @@ import type { FleetProcess } from './fleetProcesses.ts';
 
 const colors = [36, 35, 33, 32, 34, 31];
 
+/** Width of the name column: the longest process name (`rental-ledger`) and a space. */
+const labelWidth = 14;
+
 /** Writes one prefixed line to stdout; colours only on a terminal. */
 function prefixed(name: string, index: number, line: string): void {
   const label = process.stdout.isTTY
-    ? `\u001b[${colors[index % colors.length]}m${name.padEnd(12)}\u001b[0m`
-    : name.padEnd(12);
+    ? `\u001b[${colors[index % colors.length]}m${name.padEnd(labelWidth)}\u001b[0m`
+    : name.padEnd(labelWidth);
   process.stdout.write(`${label}| ${line}\n`);
 }
 

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
 == fleetstream is running
   ingress          ${ingress}   (GET /readyz, /metrics)
   settler          http://127.0.0.1:${ports.settler}/metrics
+  rental ledger    http://127.0.0.1:${ports.ledger}/metrics
   lag monitor      http://127.0.0.1:${ports.lagMonitor}/v1/lag
   kafka            ${e.kafkaBootstrap}
   schema registry  ${e.schemaRegistryUrl}
