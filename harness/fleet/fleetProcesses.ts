@@ -20,6 +20,10 @@ export interface FleetPorts {
   settler: number;
   /** FLEET_LEDGER_PORT: the rental ledger's METRICS_PORT under `npm start`; default 9102. */
   ledger: number;
+  /** FLEET_NOTIFIER_PORT: the notifier's METRICS_PORT under `npm start`; default 9103. */
+  notifier: number;
+  /** NOTIFY_PROVIDER_PORT: the local notification provider the notifier calls; default 9180. */
+  notifyProvider: number;
   /** FLEET_LAG_MONITOR_PORT: the lag monitor's METRICS_PORT (and /v1/lag) under `npm start`; default 9104. */
   lagMonitor: number;
 }
@@ -31,6 +35,8 @@ export function readFleetPorts(reader: EnvReader): FleetPorts {
     ingress: port('INGRESS_PORT', 8080),
     settler: port('FLEET_SETTLER_PORT', 9101),
     ledger: port('FLEET_LEDGER_PORT', 9102),
+    notifier: port('FLEET_NOTIFIER_PORT', 9103),
+    notifyProvider: port('NOTIFY_PROVIDER_PORT', 9180),
     lagMonitor: port('FLEET_LAG_MONITOR_PORT', 9104),
   };
 }
@@ -49,6 +55,22 @@ export function fleetProcesses(ports: FleetPorts): FleetProcess[] {
       entry: 'workers/rental-ledger/main.ts',
       readyUrl: `http://127.0.0.1:${ports.ledger}/readyz`,
       env: { METRICS_PORT: String(ports.ledger) },
+    },
+    {
+      // The local stand-in for the external provider, up before the notifier that calls it.
+      name: 'notify-provider',
+      entry: 'harness/notifyProvider/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.notifyProvider}/readyz`,
+      env: { NOTIFY_PROVIDER_PORT: String(ports.notifyProvider) },
+    },
+    {
+      name: 'notifier',
+      entry: 'workers/notifier/main.ts',
+      readyUrl: `http://127.0.0.1:${ports.notifier}/readyz`,
+      env: {
+        METRICS_PORT: String(ports.notifier),
+        NOTIFIER_PROVIDER_URL: `http://127.0.0.1:${ports.notifyProvider}/v1/messages`,
+      },
     },
     {
       name: 'lag-monitor',

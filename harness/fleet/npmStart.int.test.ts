@@ -51,6 +51,8 @@ describe('npm start (README command one)', () => {
       ingress: await freePort(),
       settler: await freePort(),
       ledger: await freePort(),
+      notifier: await freePort(),
+      notifyProvider: await freePort(),
       lagMonitor: await freePort(),
     };
     fleet = startProcessGroup('npm', ['start'], {
@@ -60,6 +62,8 @@ describe('npm start (README command one)', () => {
         INGRESS_PORT: String(ports.ingress),
         FLEET_SETTLER_PORT: String(ports.settler),
         FLEET_LEDGER_PORT: String(ports.ledger),
+        FLEET_NOTIFIER_PORT: String(ports.notifier),
+        NOTIFY_PROVIDER_PORT: String(ports.notifyProvider),
         FLEET_LAG_MONITOR_PORT: String(ports.lagMonitor),
       },
     });
@@ -107,6 +111,19 @@ describe('npm start (README command one)', () => {
       { status: 'rejected', reason: 'overlap' },
     ]).toContainEqual({ status: body.status, reason: body.reason });
 
+    // The notifier tells alice, through the local provider, in the template of the decision.
+    const reservationId = location!.split('/').pop();
+    const template = body.status === 'confirmed' ? 'reservation.confirmed' : 'reservation.rejected';
+    let told: { template: string; data: { reservationId: string } }[] = [];
+    const notifiedBy = Date.now() + 30_000;
+    while (told.length === 0 && Date.now() < notifiedBy) {
+      const response = await fetch(`http://127.0.0.1:${ports.notifyProvider}/v1/messages?to=alice`);
+      const { messages } = (await response.json()) as { messages: typeof told };
+      told = messages.filter((m) => m.data.reservationId === reservationId);
+      if (told.length === 0) await sleep(200);
+    }
+    expect(told.map((m) => m.template)).toEqual([template]);
+
     // One Ctrl-C: the terminal signals the whole group, npm forwards it once more.
     const pid = fleet.child.pid!;
     process.kill(-pid, 'SIGINT');
@@ -126,6 +143,8 @@ describe('npm start (README command one)', () => {
     expect(text).not.toMatch(/again: killing|forcing exit|npm error/);
     expect(supervisedLogMessages(text, 'settler')).toContain('draining');
     expect(supervisedLogMessages(text, 'rental-ledger')).toContain('draining');
+    expect(supervisedLogMessages(text, 'notifier')).toContain('draining');
+    expect(supervisedLogMessages(text, 'notify-provider')).toContain('stopping');
     expect(supervisedLogMessages(text, 'lag-monitor')).toContain('stopping');
     expect(supervisedLogMessages(text, 'ingress')).toContain('shutting down');
     for (const port of Object.values(ports)) expect(await portInUse(port), `port ${port}`).toBe(false);

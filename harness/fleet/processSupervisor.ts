@@ -7,8 +7,8 @@ import type { FleetProcess } from './fleetProcesses.ts';
 
 const colors = [36, 35, 33, 32, 34, 31];
 
-/** Width of the name column: the longest process name (`rental-ledger`) and a space. */
-const labelWidth = 14;
+/** Width of the name column: the longest process name and a space (`notify-provider `). */
+const labelWidth = 16;
 
 /** Writes one prefixed line to stdout; colours only on a terminal. */
 function prefixed(name: string, index: number, line: string): void {

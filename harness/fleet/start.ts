@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   ingress          ${ingress}   (GET /readyz, /metrics)
   settler          http://127.0.0.1:${ports.settler}/metrics
   rental ledger    http://127.0.0.1:${ports.ledger}/metrics
+  notifier         http://127.0.0.1:${ports.notifier}/metrics   (messages: http://127.0.0.1:${ports.notifyProvider}/v1/messages)
   lag monitor      http://127.0.0.1:${ports.lagMonitor}/v1/lag
   kafka            ${e.kafkaBootstrap}
   schema registry  ${e.schemaRegistryUrl}

@@ -1,0 +1,100 @@
+import type { ReservationEvent } from '../../schemas/generated/types.ts';
+import type { ConsumedMessage } from '../runtime/consumer/consumedMessage.ts';
+import { PermanentError } from '../runtime/errors/processingErrors.ts';
+
+/** What the customer is told; the provider holds the wording of each template. */
+export type NotificationTemplate =
+  | 'reservation.confirmed'
+  | 'reservation.rejected'
+  | 'reservation.cancelled'
+  | 'cancellation.rejected';
+
+/** One message for the provider: to whom, which template, with what. */
+export interface Notification {
+  /** The decision event's id: the provider's idempotency key, so a replayed event is one message. */
+  idempotencyKey: string;
+  /** The customer (token subject); the provider resolves it to an address. */
+  to: string;
+  template: NotificationTemplate;
+  data: {
+    reservationId: string;
+    vehicleId: string;
+    /** ISO 8601 instants of the period; absent for a refused cancellation. */
+    startsAt?: string;
+    endsAt?: string;
+    /** Why a request was refused (the RejectionReason symbol); absent otherwise. */
+    reason?: string;
+  };
+  /** Carried to the provider and into logs. */
+  correlationId: string;
+}
+
+/** An event that decodes but cannot become a message (no customer to tell): dead-lettered. */
+export class UnnotifiableEventError extends PermanentError {
+  constructor(message: string) {
+    super(message, { code: 'UNNOTIFIABLE_EVENT' });
+  }
+}
+
+const isoOrUndefined = (ms: number | null): string | undefined =>
+  ms === null ? undefined : new Date(ms).toISOString();
+
+/** The message a decision event asks for: the customer hears about every decision on their request. */
+export function notificationFor(message: ConsumedMessage<ReservationEvent>): Notification {
+  const event = message.value;
+  const base = { idempotencyKey: event.eventId, correlationId: event.correlationId ?? message.correlationId };
+  const payload = event.payload;
+  if ('dev.fleetstream.reservation.ReservationConfirmed' in payload) {
+    const confirmed = payload['dev.fleetstream.reservation.ReservationConfirmed'];
+    return {
+      ...base,
+      to: requireCustomer(confirmed.customerId, event.eventId),
+      template: 'reservation.confirmed',
+      data: {
+        reservationId: confirmed.reservationId,
+        vehicleId: confirmed.vehicleId,
+        startsAt: new Date(confirmed.startsAt).toISOString(),
+        endsAt: new Date(confirmed.endsAt).toISOString(),
+      },
+    };
+  }
+  if ('dev.fleetstream.reservation.ReservationRejected' in payload) {
+    const rejected = payload['dev.fleetstream.reservation.ReservationRejected'];
+    const data = {
+      reservationId: rejected.reservationId,
+      vehicleId: rejected.vehicleId,
+      startsAt: isoOrUndefined(rejected.startsAt),
+      endsAt: isoOrUndefined(rejected.endsAt),
+      reason: rejected.reason,
+    };
+    return {
+      ...base,
+      to: requireCustomer(rejected.customerId, event.eventId),
+      template:
+        rejected.rejectedRequest === 'cancellation' ? 'cancellation.rejected' : 'reservation.rejected',
+      // `detail` is for operators only (schema): never sent to a customer.
+      data: Object.fromEntries(
+        Object.entries(data).filter(([, v]) => v !== undefined),
+      ) as Notification['data'],
+    };
+  }
+  if ('dev.fleetstream.reservation.ReservationCancelled' in payload) {
+    const cancelled = payload['dev.fleetstream.reservation.ReservationCancelled'];
+    return {
+      ...base,
+      to: requireCustomer(cancelled.customerId, event.eventId),
+      template: 'reservation.cancelled',
+      data: { reservationId: cancelled.reservationId, vehicleId: cancelled.vehicleId },
+    };
+  }
+  throw new UnnotifiableEventError(
+    `event ${event.eventId} has an unknown payload type: ${Object.keys(payload).join(', ')}`,
+  );
+}
+
+function requireCustomer(customerId: string, eventId: string): string {
+  if (customerId.length < 1 || customerId.length > 255) {
+    throw new UnnotifiableEventError(`event ${eventId} names no customer to notify`);
+  }
+  return customerId;
+}

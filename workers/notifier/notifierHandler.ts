@@ -1,0 +1,68 @@
+import type { Registry } from 'prom-client';
+import type { ReservationEvent } from '../../schemas/generated/types.ts';
+import type { MessageHandler } from '../runtime/consumer/consumedMessage.ts';
+import { DependencyUnavailableError } from '../runtime/errors/processingErrors.ts';
+import type { Logger } from '../runtime/observability/logger.ts';
+import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
+import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { type Notification, notificationFor } from './notification.ts';
+import type { ProviderSettings } from './notifierConfig.ts';
+import type { NotifierMetrics } from './notifierMetrics.ts';
+import { type ProviderReceipt, providerDependency, sendNotification } from './providerClient.ts';
+
+/** What the notifier's handler needs. */
+export interface NotifierHandlerDeps {
+  provider: ProviderSettings;
+  breakers: BreakerRegistry;
+  registry: Registry;
+  metrics: NotifierMetrics;
+  logger: Logger;
+}
+
+/**
+ * The notifier's message handler: one message to the customer per decision event, through the
+ * provider's circuit breaker. The event id is the provider's idempotency key, so a retry or a
+ * replay reaches the customer once. A provider outage pauses the partitions (the breaker opens
+ * under repeated failures and its half-open probe resumes them); a message the provider refuses
+ * is dead-lettered with its answer.
+ */
+export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler<ReservationEvent> {
+  const { metrics, logger } = deps;
+  const breaker = deps.breakers.add(
+    createCircuitBreaker(
+      providerDependency,
+      (signal: AbortSignal, notification: Notification): Promise<ProviderReceipt> =>
+        sendNotification(deps.provider, notification, signal),
+      {
+        // The client's own timeout fires first; this only catches a call that hangs past it.
+        timeoutMs: deps.provider.timeoutMs + 1_000,
+        registry: deps.registry,
+        logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
+      },
+    ),
+  );
+  return async (message) => {
+    const notification = notificationFor(message);
+    const started = performance.now();
+    let receipt: ProviderReceipt;
+    try {
+      receipt = await breaker.fire(notification);
+    } catch (error) {
+      const outcome = error instanceof DependencyUnavailableError ? 'unavailable' : 'rejected';
+      metrics.observeCall(outcome, (performance.now() - started) / 1000);
+      throw error;
+    }
+    metrics.observeCall('ok', (performance.now() - started) / 1000);
+    metrics.countSent(notification.template, receipt.duplicate);
+    logger.debug(
+      {
+        eventId: notification.idempotencyKey,
+        template: notification.template,
+        messageId: receipt.messageId,
+        duplicate: receipt.duplicate,
+        correlationId: notification.correlationId,
+      },
+      'customer notified',
+    );
+  };
+}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotifyProviderApp } from '../../harness/notifyProvider/notifyProviderApp.ts';
+import type { ReservationEvent } from '../../schemas/generated/types.ts';
+import { AvroSerde } from '../runtime/avro/avroSerde.ts';
+import { SchemaRegistryClient } from '../runtime/avro/schemaRegistryClient.ts';
+import { loadSchemaRegistryConfig } from '../runtime/avro/schemaRegistryConfig.ts';
+import { deadLetterHeaders } from '../runtime/resilience/deadLetterRecord.ts';
+import {
+  createTopics,
+  deleteTopics,
+  produceRecords,
+  readAll,
+  testWorkerEnv,
+  uniqueGroup,
+  uniqueName,
+  waitUntil,
+  waitUntilConsumed,
+} from '../runtime/testing/kafkaTestKit.ts';
+import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
+import { registerContractSchema } from '../runtime/testing/schemaTestKit.ts';
+import { type RunningWorker, startWorker } from '../runtime/worker/runWorker.ts';
+import { createNotifierWorker } from './notifierWorker.ts';
+import { decisionEvents, vehicleIdOf } from './testing/decisionEvents.ts';
+
+const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
+const serde = new AvroSerde({ source: registry });
+const provider = createNotifyProviderApp({ token: 'test-token' });
+const workers: RunningWorker<ReservationEvent>[] = [];
+const topics: string[] = [];
+const subjects: string[] = [];
+let providerBase: string;
+
+beforeAll(async () => {
+  await provider.listen({ host: '127.0.0.1', port: 0 });
+  providerBase = `http://127.0.0.1:${(provider.server.address() as { port: number }).port}/v1`;
+});
+
+afterAll(async () => {
+  for (const worker of workers.splice(0)) await worker.stop();
+  await deleteTopics(topics);
+  for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
+  registry.close();
+  await provider.close();
+});
+
+async function eventsTopic(purpose: string): Promise<string> {
+  const topic = uniqueName(purpose);
+  await createTopics([
+    { topic, partitions: 3 },
+    { topic: `${topic}.dlq`, partitions: 3 },
+  ]);
+  topics.push(topic, `${topic}.dlq`);
+  subjects.push(await registerContractSchema(registry, topic, 'fleet.reservation.events.v1-value'));
+  return topic;
+}
+
+async function produce(topic: string, events: ReservationEvent[]): Promise<void> {
+  const records = [];
+  for (const event of events) {
+    records.push({ key: vehicleIdOf(event), value: await serde.encode(`${topic}-value`, event as never) });
+  }
+  await produceRecords(topic, records);
+}
+
+async function startNotifier(topic: string, groupId: string) {
+  const env = testWorkerEnv({
+    RESERVATION_EVENTS_TOPIC: topic,
+    NOTIFIER_GROUP_ID: groupId,
+    NOTIFIER_PROVIDER_URL: `${providerBase}/messages`,
+    NOTIFIER_PROVIDER_TOKEN: 'test-token',
+    NOTIFIER_PROVIDER_TIMEOUT_MS: '1000',
+  });
+  const worker = await startWorker(createNotifierWorker(env), env);
+  workers.push(worker);
+  return worker;
+}
+
+async function messagesTo(customer: string): Promise<{ idempotencyKey: string; template: string }[]> {
+  const response = await fetch(`${providerBase}/messages?to=${customer}`);
+  return ((await response.json()) as { messages: { idempotencyKey: string; template: string }[] }).messages;
+}
+
+async function injectFault(status: number, count: number): Promise<void> {
+  const response = await fetch(`${providerBase}/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status, count }),
+  });
+  expect(response.status).toBe(204);
+}
+
+describe('the notifier on Kafka and the provider', () => {
+  it('tells each customer once per decision, also when the events are consumed again', async () => {
+    const topic = await eventsTopic('notifier');
+    const events = [
+      decisionEvents.confirmed('dana'),
+      decisionEvents.rejected({ customerId: 'dana', reason: 'overlap' }),
+      decisionEvents.rejected({ customerId: 'dana', cancellation: true }),
+      decisionEvents.cancelled('dana'),
+      ...Array.from({ length: 20 }, () => decisionEvents.confirmed('erin')),
+    ];
+    await produce(topic, events);
+    const groupId = uniqueGroup('notifier');
+    const first = await startNotifier(topic, groupId);
+    await waitUntilConsumed(groupId, topic);
+
+    expect((await messagesTo('dana')).map((m) => m.template).sort()).toEqual([
+      'cancellation.rejected',
+      'reservation.cancelled',
+      'reservation.confirmed',
+      'reservation.rejected',
+    ]);
+    const erin = await messagesTo('erin');
+    expect(new Set(erin.map((m) => m.idempotencyKey))).toEqual(
+      new Set(events.slice(4).map((e) => e.eventId)),
+    );
+
+    // A fresh group over the same events (a reset, a replay): the provider recognises every key.
+    await first.stop();
+    const replayGroup = uniqueGroup('notifier-replay');
+    const replay = await startNotifier(topic, replayGroup);
+    await waitUntilConsumed(replayGroup, topic);
+    expect(await messagesTo('erin')).toHaveLength(20);
+    const counted = await replay.registry.getSingleMetricAsString('fleet_notifier_notifications_total');
+    expect(counted).not.toMatch(/outcome="sent"/);
+    expect(await counterTotal(replay, 'fleet_notifier_notifications_total')).toBe(events.length);
+  });
+
+  it('pauses while the provider is down, dead-letters nothing, and delivers once it recovers', async () => {
+    const topic = await eventsTopic('notifier-outage');
+    await injectFault(503, 1_000_000);
+    const events = Array.from({ length: 12 }, () => decisionEvents.confirmed('frank'));
+    await produce(topic, events);
+    const groupId = uniqueGroup('notifier-outage');
+    const worker = await startNotifier(topic, groupId);
+    await waitUntil(
+      () => worker.engine.snapshot().some((p) => p.pausedFor.includes('breaker')),
+      30_000,
+      'the provider outage to pause a partition',
+    );
+    expect(await readAll(`${topic}.dlq`, 1, 1_000)).toEqual([]);
+    expect(await messagesTo('frank')).toEqual([]);
+
+    await injectFault(201, 0);
+    await waitUntilConsumed(groupId, topic, 90_000);
+    expect(new Set((await messagesTo('frank')).map((m) => m.idempotencyKey))).toEqual(
+      new Set(events.map((e) => e.eventId)),
+    );
+    expect(await readAll(`${topic}.dlq`, 1, 1_000)).toEqual([]);
+  });
+
+  it('dead-letters a message the provider refuses, with its answer, and goes on', async () => {
+    const topic = await eventsTopic('notifier-refused');
+    await injectFault(422, 1);
+    const events = [decisionEvents.confirmed('gina')];
+    await produce(topic, events);
+    const groupId = uniqueGroup('notifier-refused');
+    await startNotifier(topic, groupId);
+    await waitUntilConsumed(groupId, topic);
+    const deadLetters = await readAll(`${topic}.dlq`, 1, 20_000);
+    expect(deadLetters.map((r) => String(r.headers[deadLetterHeaders.errorCode]))).toEqual([
+      'PROVIDER_REJECTED',
+    ]);
+    expect(String(deadLetters[0]!.headers[deadLetterHeaders.errorMessage])).toMatch(/422/);
+  });
+});
