@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EnvReader } from '../config/envReader.ts';
 import {
   bootstrap,
   committedOffsets,
@@ -10,9 +9,9 @@ import {
   uniqueName,
 } from '../testing/kafkaTestKit.ts';
 import type { MessageHandler } from './consumedMessage.ts';
-import { ConsumerEngine } from './consumerEngine.ts';
-import { type ConsumerOptions, readConsumerOptions } from './consumerOptions.ts';
+import type { ConsumerOptions } from './consumerOptions.ts';
 import { type EngineObserver, silentObserver } from './engineObserver.ts';
+import { testEngine, until } from './engineTestKit.ts';
 
 const topics: string[] = [];
 afterAll(async () => {
@@ -27,27 +26,7 @@ function engine(
   options: Partial<ConsumerOptions> = {},
   observer: EngineObserver = silentObserver,
 ) {
-  return new ConsumerEngine<Buffer | null>(
-    { name, groupId, topics: [topic], decoder: (v) => v, handler },
-    {
-      bootstrapServers: bootstrap,
-      options: readConsumerOptions(new EnvReader({}), { commitIntervalMs: 100, ...options }),
-      deadLetters: {
-        publish: async () => {
-          throw new Error('nothing may be dead-lettered here');
-        },
-      },
-      observer,
-    },
-  );
-}
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  return testEngine({ name, groupId, topic, handler }, options, { bootstrapServers: bootstrap, observer });
 }
 
 describe('ConsumerEngine rebalances (real broker, KIP-848)', () => {
@@ -168,6 +147,57 @@ describe('ConsumerEngine rebalances (real broker, KIP-848)', () => {
     for (let i = 1; i < samples.length; i++) expect(samples[i]).toBeGreaterThanOrEqual(samples[i - 1]!);
     expect(samples.at(-1)).toBe(21);
   });
+  it('partitions assigned while draining (another member left) are held and paused, so the drain converges', async () => {
+    const topic = uniqueName('engine-drain-assign');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 2 }]);
+    const groupId = uniqueName('drain-assign-group');
+    let releaseA!: () => void;
+    const blockA = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    let draining = false;
+    const startedInADuringDrain: string[] = [];
+    let handledByB = 0;
+    const a = engine('a', groupId, topic, async (message) => {
+      if (draining) startedInADuringDrain.push(`${message.partition}/${message.offset}`);
+      await blockA;
+    });
+    const b = engine('b', groupId, topic, async () => void handledByB++);
+    await b.start();
+    await until(() => b.snapshot().length === 2, 30_000, 'B to own both partitions');
+    await a.start();
+    await until(() => a.snapshot().length === 1 && b.snapshot().length === 1, 30_000, 'a partition each');
+    const moved = b.snapshot()[0]!.partition;
+    await produceRecords(
+      topic,
+      [0, 1].map((partition) => ({ key: 'first', value: 'first', partition })),
+    );
+    await until(() => a.inFlight === 1 && handledByB === 1, 30_000, "A's handler blocked and B's done");
+    draining = true;
+    const drained = a.drain(60_000);
+    await b.drain(5000);
+    await b.stop();
+    await until(
+      () => a.snapshot().some((p) => p.partition === moved),
+      30_000,
+      "A to be assigned B's partition while draining",
+    );
+    const assignedWhileDraining = a.snapshot().find((p) => p.partition === moved)!;
+    await produceRecords(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `late-${i}`, value: 'late', partition: moved })),
+    );
+    releaseA();
+    const converged = await drained;
+    await a.stop();
+
+    expect(assignedWhileDraining.pausedFor).toContain('draining');
+    expect(converged).toBe(true);
+    expect(startedInADuringDrain).toEqual([]);
+    // Nothing ran there during the drain, so the partition stands where B committed it.
+    expect((await committedOffsets(groupId, topic)).get(moved)).toBe(1);
+  });
 });
 
 describe('ConsumerEngine backpressure (real broker)', () => {
@@ -229,5 +259,92 @@ describe('ConsumerEngine backpressure (real broker)', () => {
     expect(maxProcess).toBeLessThanOrEqual(500 + 100);
     expect(rebalancesWhileRunning.assign).toBe(1);
     expect(rebalancesWhileRunning.revoke).toBe(0);
+  });
+  it('a blocked head while other keys finish: the partition pauses at CONSUMER_PARTITION_MAX_UNCOMMITTED and holds no more', async () => {
+    const topic = uniqueName('engine-uncommitted');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 1 }]);
+    const total = 5000;
+    await produceRecords(topic, [
+      { key: 'stuck', value: 'stuck', partition: 0 },
+      ...Array.from({ length: total }, (_, i) => ({ key: `k${i % 100}`, value: 'ok', partition: 0 })),
+    ]);
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let handled = 0;
+    const groupId = uniqueName('uncommitted-group');
+    const bound = 1000;
+    const fetchBatch = 100;
+    const e = engine(
+      'bounded',
+      groupId,
+      topic,
+      async (message) => {
+        if (String(message.value) === 'stuck') await blocked;
+        handled++;
+      },
+      { partitionMaxMessages: 400, partitionMaxUncommitted: bound, fetchBatch },
+    );
+    await e.start();
+    const partition = () => e.snapshot()[0];
+    await until(
+      () =>
+        partition()?.pausedFor.includes('backpressure') === true && (partition()?.uncommitted ?? 0) >= bound,
+      30_000,
+      'the partition to pause with the head blocked',
+    );
+    const samples: { uncommitted: number; unfinished: number; paused: boolean }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p = partition()!;
+      samples.push({
+        uncommitted: p.uncommitted ?? Number.POSITIVE_INFINITY,
+        unfinished: p.unfinished,
+        paused: p.pausedFor.includes('backpressure'),
+      });
+      await sleep(50);
+    }
+    const committedWhileBlocked = (await committedOffsets(groupId, topic)).get(0) ?? -1;
+    release();
+    await until(() => handled === total + 1, 30_000, 'every message handled once the head finished');
+    await e.drain(5000);
+    await e.stop();
+
+    // Few unfinished (the head), so only the uncommitted bound can explain the pause.
+    expect(Math.max(...samples.map((s) => s.unfinished))).toBeLessThan(400);
+    expect(samples.every((s) => s.paused)).toBe(true);
+    expect(Math.max(...samples.map((s) => s.uncommitted))).toBeLessThanOrEqual(bound + fetchBatch);
+    expect(committedWhileBlocked).toBeLessThanOrEqual(0);
+    expect((await committedOffsets(groupId, topic)).get(0)).toBe(total + 1);
+  });
+});
+
+describe('ConsumerEngine lifecycle (real broker)', () => {
+  it('stop() right after start() resolves once the client is closed: no poll loop outlives it', async () => {
+    const topic = uniqueName('engine-stop-early');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 1 }]);
+    await produceRecords(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: 'v' })),
+    );
+    const groupId = uniqueName('stop-early-group');
+    let handledByEarly = 0;
+    const early = engine('early', groupId, topic, async () => void handledByEarly++);
+    const started = early.start();
+    await early.stop();
+    await started;
+    const afterStop = early.liveness();
+    // Were the first engine polling, it would be a member of the group and take its share.
+    let handledByLate = 0;
+    const late = engine('late', groupId, topic, async () => void handledByLate++);
+    await late.start();
+    await until(() => handledByLate === 10, 30_000, 'the second engine to handle everything');
+    await late.drain(5000);
+    await late.stop();
+
+    expect(afterStop).toEqual({ ok: false, reason: 'stopped' });
+    expect(handledByEarly).toBe(0);
   });
 });

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LibrdKafkaError, Message, TopicPartition } from '@confluentinc/kafka-javascript';
 import pRetry from 'p-retry';
-import { DependencyUnavailableError, describeError, dispositionOf } from '../errors/processingErrors.ts';
+import {
+  DependencyUnavailableError,
+  describeError,
+  dispositionOf,
+  ProcessingError,
+  RetriableError,
+} from '../errors/processingErrors.ts';
 import type { FailedMessage } from '../resilience/deadLetterRecord.ts';
 import type { ConsumedMessage, MessageHandler, ValueDecoder } from './consumedMessage.ts';
 import type { ConsumerOptions } from './consumerOptions.ts';
@@ -17,6 +23,11 @@ import { createRdKafkaConsumer, type RdKafkaConsumer } from './rdkafkaConsumer.t
 
 const ERR_ASSIGN_PARTITIONS = -175;
 const ERR_REVOKE_PARTITIONS = -174;
+/**
+ * Least time a revoke's commit gets when the in-flight handlers used up CONSUMER_REVOKE_TIMEOUT_MS:
+ * committing what did finish saves the next owner from redoing it.
+ */
+const REVOKE_COMMIT_MIN_MS = 1000;
 
 /** What a worker declares: its group, its topics and its handler. */
 export interface WorkerSpec<V> {
@@ -98,6 +109,8 @@ interface Envelope extends Schedulable {
   startedAt: number;
   /** The scheduler's lane of this envelope (saves a key lookup per completion). */
   laneRef: unknown;
+  /** Started by the scheduler and not yet completed or requeued: it still holds a slot and its lane. */
+  holdsSlot: boolean;
 }
 
 interface PartitionState {
@@ -113,6 +126,28 @@ interface PartitionState {
   revoking: boolean;
   /** Consecutive "dependency unavailable" failures, for the probe delay when no breaker watches it. */
   dependencyFailures: number;
+  /** Timers acting on this assignment of the partition; cleared on revoke and on stop. */
+  readonly timers: Set<NodeJS.Timeout>;
+}
+
+/**
+ * Carries a handler's unexpected failure (anything but a ProcessingError) through p-retry, which
+ * never retries a TypeError or a non-Error value by itself; retriable, as processingErrors.ts
+ * promises for unknown errors. The original is its `cause` and is what metrics, logs and dead
+ * letters see.
+ */
+class UnexpectedHandlerFailure extends RetriableError {
+  constructor(original: unknown) {
+    super(describeError(original).message, { cause: original, code: 'UNEXPECTED' });
+  }
+}
+
+function asRetriable(error: unknown): unknown {
+  return error instanceof ProcessingError ? error : new UnexpectedHandlerFailure(error);
+}
+
+function unwrapUnexpected(error: unknown): unknown {
+  return error instanceof UnexpectedHandlerFailure ? error.cause : error;
 }
 
 type Lifecycle = 'new' | 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
@@ -136,7 +171,6 @@ export class ConsumerEngine<V = unknown> {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly scheduler: LaneScheduler<Envelope>;
   private readonly running = new Set<Envelope>();
-  private readonly releaseTimers = new Set<NodeJS.Timeout>();
   private consumer: RdKafkaConsumer | undefined;
   private lifecycle: Lifecycle = 'new';
   private epochCounter = 0;
@@ -152,6 +186,7 @@ export class ConsumerEngine<V = unknown> {
   private operatorPaused = false;
   private readonly abort = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
+  private startPromise: Promise<void> | undefined;
   private drainPromise: Promise<boolean> | undefined;
   private stopPromise: Promise<void> | undefined;
 
@@ -164,16 +199,19 @@ export class ConsumerEngine<V = unknown> {
     this.scheduler = new LaneScheduler<Envelope>(
       this.options.ordering,
       this.options.maxConcurrency,
-      (envelope) => {
-        void this.process(envelope);
-      },
+      (envelope) => this.run(envelope),
     );
     deps.breakers?.onStateChange((name, state) => this.onBreakerChange(name, state));
     deps.dlqGate?.onResumed((topic, partition) => this.onDeadLettersResumed(topic, partition));
   }
 
-  /** Connects, subscribes and starts polling; resolves once connected. */
-  async start(): Promise<void> {
+  /** Connects, subscribes and starts polling; resolves once connected; idempotent. */
+  start(): Promise<void> {
+    this.startPromise ??= this.startOnce();
+    return this.startPromise;
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.lifecycle !== 'new') return;
     this.lifecycle = 'starting';
     const consumer = createRdKafkaConsumer(this.consumerConfig(), {
@@ -193,6 +231,8 @@ export class ConsumerEngine<V = unknown> {
         `${this.worker.name}: cannot connect to Kafka at ${this.deps.bootstrapServers}: ${error.message}`,
       );
     });
+    // stop() came while connecting: it waits for this start and closes the client; start nothing.
+    if (this.lifecycle !== 'starting') return;
     consumer.subscribe(this.worker.topics);
     this.lifecycle = 'running';
     this.lastPollAt = Date.now();
@@ -277,6 +317,7 @@ export class ConsumerEngine<V = unknown> {
         committable,
         pausedFor: [...state.pausedFor],
         oldestUnfinishedAgeMs: state.tracker.oldestUnfinishedAgeMs(now),
+        uncommitted: state.tracker.uncommitted(),
         lag: this.lagOf(state),
       };
     });
@@ -374,6 +415,7 @@ export class ConsumerEngine<V = unknown> {
         startedAt: 0,
         laneRef: undefined,
         attempts: 0,
+        holdsSlot: false,
       });
       touched.add(state);
       if (record.topic !== consumedTopic) {
@@ -389,10 +431,18 @@ export class ConsumerEngine<V = unknown> {
     this.scheduler.pump();
   }
 
+  // The scheduler's run callback. A failure of the engine's own handling of a message (the DLQ caps
+  // rejecting, an observer throwing) must neither become an unhandled rejection, which would kill
+  // the process, nor leave the message's slot and lane busy for ever.
+  private run(envelope: Envelope): void {
+    envelope.holdsSlot = true;
+    void this.process(envelope).catch((error: unknown) => this.recover(envelope, error));
+  }
+
   private async process(envelope: Envelope): Promise<void> {
     const state = this.partitions.get(envelope.partitionId);
     if (!state || state.epoch !== envelope.epoch) {
-      this.scheduler.complete(envelope);
+      this.completeSlot(envelope);
       this.notifyIdle();
       return;
     }
@@ -400,13 +450,35 @@ export class ConsumerEngine<V = unknown> {
     const started = Date.now();
     envelope.startedAt = started;
     this.running.add(envelope);
+    try {
+      const result = await this.attempt(envelope, state, started);
+      if (result.failed) {
+        await this.onFailure(envelope, state, result.error, started);
+      } else {
+        this.deps.dlqGate?.recordSuccess(envelope.record.topic, envelope.record.partition);
+        state.dependencyFailures = 0;
+        this.finish(envelope, state, 'success', started);
+      }
+    } finally {
+      state.inFlight--;
+      this.running.delete(envelope);
+      this.notifyIdle();
+    }
+  }
+
+  // Decodes and runs the handler with its retries. Resolves to the failure rather than throwing it, so
+  // that only what the decoder or handler threw goes to onFailure, never a failure of the bookkeeping.
+  private async attempt(
+    envelope: Envelope,
+    state: PartitionState,
+    started: number,
+  ): Promise<{ failed: false } | { failed: true; error: unknown }> {
     const record = envelope.record;
-    let message: ConsumedMessage<V> | undefined;
     try {
       const decoded = this.worker.decoder(record.value, record.topic);
       // Decoders answer synchronously once a schema is cached: skip the extra microtask then.
       const value = decoded instanceof Promise ? await decoded : decoded;
-      message = {
+      const message: ConsumedMessage<V> = {
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
@@ -420,16 +492,34 @@ export class ConsumerEngine<V = unknown> {
         attempt: envelope.attempts + 1,
       };
       await this.runWithRetries(envelope, message, state);
-      this.deps.dlqGate?.recordSuccess(record.topic, record.partition);
-      state.dependencyFailures = 0;
-      this.finish(envelope, state, 'success', started);
+      return { failed: false };
     } catch (error) {
-      await this.onFailure(envelope, state, error, started);
-    } finally {
-      state.inFlight--;
-      this.running.delete(envelope);
-      this.notifyIdle();
+      return { failed: true, error };
     }
+  }
+
+  /**
+   * The engine failed while handling a message (not the handler: that goes to onFailure). If the
+   * message still holds its slot, its offset was not finished, so no commit passes it: it stays at
+   * the head of its lane (its key keeps its order, other keys flow) and runs again after
+   * CONSUMER_RETRY_MAX_MS; when this member is draining or stopping it is left to the partition's
+   * next owner instead.
+   */
+  private async recover(envelope: Envelope, error: unknown): Promise<void> {
+    const record = envelope.record;
+    const { errorClass, message } = describeError(error);
+    this.logger.error(
+      { topic: record.topic, partition: record.partition, offset: record.offset, errorClass, err: message },
+      envelope.holdsSlot
+        ? 'failure handling failed: message kept unfinished and tried again'
+        : 'bookkeeping failed after the message was finished',
+    );
+    if (!envelope.holdsSlot) {
+      this.scheduler.pump();
+      return;
+    }
+    if (this.lifecycle === 'running') return this.retryLater(envelope);
+    this.giveUp(envelope);
   }
 
   private async runWithRetries(
@@ -467,7 +557,10 @@ export class ConsumerEngine<V = unknown> {
       async () => {
         if (!this.owns(state, envelope))
           throw new DependencyUnavailableError('partition-ownership', 'partition revoked');
-        await invoke();
+        // p-retry gives up at once on a TypeError or a non-Error: unexpected failures travel wrapped.
+        await invoke().catch((error: unknown) => {
+          throw asRetriable(error);
+        });
       },
       {
         retries: Math.max(0, this.options.maxAttempts - envelope.attempts - 1),
@@ -478,11 +571,13 @@ export class ConsumerEngine<V = unknown> {
         signal: this.abort.signal,
         shouldRetry: ({ error }) => dispositionOf(error) === 'retry' && this.owns(state, envelope),
         onFailedAttempt: ({ error, retriesLeft }) => {
-          this.observer.failed(message.topic, describeError(error).errorClass);
+          this.observer.failed(message.topic, describeError(unwrapUnexpected(error)).errorClass);
           if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(message.topic);
         },
       },
-    );
+    ).catch((error: unknown) => {
+      throw unwrapUnexpected(error);
+    });
   }
 
   private backoff(attempt: number): number {
@@ -492,10 +587,10 @@ export class ConsumerEngine<V = unknown> {
 
   private owns(state: PartitionState, envelope: Envelope): boolean {
     return (
+      (this.lifecycle === 'running' || this.lifecycle === 'draining') &&
       !state.revoking &&
       this.partitions.get(state.id) === state &&
-      state.epoch === envelope.epoch &&
-      this.lifecycle !== 'stopping'
+      state.epoch === envelope.epoch
     );
   }
 
@@ -505,90 +600,21 @@ export class ConsumerEngine<V = unknown> {
     error: unknown,
     started: number,
   ): Promise<void> {
+    if (!this.owns(state, envelope)) return this.giveUp(envelope);
+    if (dispositionOf(error) === 'pause-dependency')
+      return this.pauseForDependency(envelope, state, error as DependencyUnavailableError);
     const record = envelope.record;
     const description = describeError(error);
-    if (!this.owns(state, envelope)) {
-      // Revoked or stopping while it ran: the next owner takes it from the committed offset.
-      this.scheduler.complete(envelope);
-      return;
-    }
-    const disposition = dispositionOf(error);
-    if (disposition === 'pause-dependency') {
-      this.logger.warn(
-        {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          dependency: (error as DependencyUnavailableError).dependency,
-        },
-        'downstream unavailable: pausing the partition, message kept',
-      );
-      envelope.attempts = Math.max(0, envelope.attempts - 1);
-      this.scheduler.hold(state.id);
-      this.setPaused(state, 'breaker', true);
-      this.scheduler.requeueFront(envelope);
-      const dependency = (error as DependencyUnavailableError).dependency;
-      if (this.worker.dependsOn?.includes(dependency) && this.deps.breakers?.anyOpen([dependency])) return; // the breaker's half-open probe resumes it
-      // No breaker watches this dependency (e.g. the schema registry): probe again after a growing delay.
-      state.dependencyFailures++;
-      const delay = this.backoff(state.dependencyFailures);
-      const timer = setTimeout(() => {
-        this.releaseTimers.delete(timer);
-        this.maybeReleaseBreakerHold(state);
-      }, delay);
-      this.releaseTimers.add(timer);
-      return;
-    }
     this.observer.failed(record.topic, description.errorClass);
     const verdict = this.deps.dlqGate
       ? await this.deps.dlqGate.admitDeadLetter(record.topic, record.partition)
       : { admitted: true as const };
-    if (!verdict.admitted) {
-      this.logger.error(
-        {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          reason: verdict.reason,
-          errorClass: description.errorClass,
-        },
-        'DLQ cap reached: partition paused, message kept',
-      );
-      this.scheduler.hold(state.id);
-      this.setPaused(state, 'dlq_cap', true);
-      this.scheduler.requeueFront(envelope);
-      return;
-    }
-    try {
-      await this.deps.deadLetters.publish({
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: record.timestamp ?? Date.now(),
-        key: record.key == null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key),
-        value: record.value,
-        headers: envelope.headers,
-        error,
-        attempts: Math.max(1, envelope.attempts),
-        groupId: this.worker.groupId,
-        worker: this.worker.name,
-      });
-    } catch (publishError) {
-      // The DLQ itself is unavailable: keep the message, block its key, try again later.
-      this.logger.error(
-        {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          err: (publishError as Error).message,
-        },
-        'dead-letter publish failed: message kept and retried',
-      );
-      await sleep(this.options.retryMaxMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
-      this.scheduler.requeueFront(envelope);
-      this.scheduler.pump();
-      return;
-    }
+    // A revoke may have come while the caps answered: it dropped the partition's hold and state, and
+    // holding the partition now would outlive the revoke and block its next assignment for ever.
+    if (!this.owns(state, envelope)) return this.giveUp(envelope);
+    if (!verdict.admitted) return this.keepForDeadLetterCap(envelope, state, description, verdict.reason);
+    if (!(await this.publishDeadLetter(envelope, error))) return this.retryLater(envelope);
+    // Published: the offset is done even if a revoke came meanwhile (finish() ignores a stale epoch).
     this.observer.deadLettered(record.topic, description.code);
     this.logger.warn(
       {
@@ -605,12 +631,139 @@ export class ConsumerEngine<V = unknown> {
     this.finish(envelope, state, 'dead_lettered', started);
   }
 
+  private pauseForDependency(
+    envelope: Envelope,
+    state: PartitionState,
+    error: DependencyUnavailableError,
+  ): void {
+    const record = envelope.record;
+    this.logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        dependency: error.dependency,
+      },
+      'downstream unavailable: pausing the partition, message kept',
+    );
+    envelope.attempts = Math.max(0, envelope.attempts - 1);
+    this.scheduler.hold(state.id);
+    this.setPaused(state, 'breaker', true);
+    this.requeue(envelope);
+    const dependency = error.dependency;
+    if (this.worker.dependsOn?.includes(dependency) && this.deps.breakers?.anyOpen([dependency])) return; // the breaker's half-open probe resumes it
+    // No breaker watches this dependency (e.g. the schema registry): probe again after a growing delay.
+    state.dependencyFailures++;
+    this.schedulePartitionTimer(state, this.backoff(state.dependencyFailures), () =>
+      this.maybeReleaseBreakerHold(state),
+    );
+  }
+
+  private keepForDeadLetterCap(
+    envelope: Envelope,
+    state: PartitionState,
+    description: { errorClass: string },
+    reason: string,
+  ): void {
+    const record = envelope.record;
+    this.logger.error(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reason,
+        errorClass: description.errorClass,
+      },
+      'DLQ cap reached: partition paused, message kept',
+    );
+    this.scheduler.hold(state.id);
+    this.setPaused(state, 'dlq_cap', true);
+    this.requeue(envelope);
+  }
+
+  // Resolves false when the DLQ itself is unavailable (logged): the message must then be kept.
+  private async publishDeadLetter(envelope: Envelope, error: unknown): Promise<boolean> {
+    const record = envelope.record;
+    try {
+      await this.deps.deadLetters.publish({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp ?? Date.now(),
+        key: record.key == null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key),
+        value: record.value,
+        headers: envelope.headers,
+        error,
+        attempts: Math.max(1, envelope.attempts),
+        groupId: this.worker.groupId,
+        worker: this.worker.name,
+      });
+      return true;
+    } catch (publishError) {
+      this.logger.error(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          err: (publishError as Error).message,
+        },
+        'dead-letter publish failed: message kept and retried',
+      );
+      return false;
+    }
+  }
+
+  // Keeps the message at the head of its lane, its key blocked while other keys flow, and runs it
+  // again after CONSUMER_RETRY_MAX_MS — unless this member no longer owns its partition by then.
+  private async retryLater(envelope: Envelope): Promise<void> {
+    // Aborted by stop(): then the ownership check below gives the message up.
+    await sleep(this.options.retryMaxMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    const state = this.partitions.get(envelope.partitionId);
+    if (!state || !this.owns(state, envelope)) return this.giveUp(envelope);
+    this.requeue(envelope);
+    this.scheduler.pump();
+  }
+
+  // This member no longer owns the message (revoke, stop): its offset stays unfinished, so the
+  // partition's next owner consumes it again from the committed offset.
+  private giveUp(envelope: Envelope): void {
+    this.completeSlot(envelope);
+    this.scheduler.pump();
+  }
+
+  private completeSlot(envelope: Envelope): void {
+    envelope.holdsSlot = false;
+    this.scheduler.complete(envelope);
+  }
+
+  private requeue(envelope: Envelope): void {
+    envelope.holdsSlot = false;
+    this.scheduler.requeueFront(envelope);
+  }
+
+  // Runs `action` after `delayMs` unless the partition was revoked meanwhile: a timer of an old
+  // assignment must never act on the partition's next one (same id, new state).
+  private schedulePartitionTimer(state: PartitionState, delayMs: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      state.timers.delete(timer);
+      if (this.partitions.get(state.id) === state) action();
+    }, delayMs);
+    state.timers.add(timer);
+  }
+
+  private clearPartitionTimers(state: PartitionState): void {
+    for (const timer of state.timers) clearTimeout(timer);
+    state.timers.clear();
+  }
+
   private finish(
     envelope: Envelope,
     state: PartitionState,
     outcome: 'success' | 'dead_lettered',
     started: number,
   ): void {
+    // The slot first: whatever throws below, the message is done and must never run again.
+    this.completeSlot(envelope);
     const now = Date.now();
     if (this.partitions.get(state.id) === state && state.epoch === envelope.epoch) {
       state.tracker.finish(envelope.record.offset, now);
@@ -626,18 +779,24 @@ export class ConsumerEngine<V = unknown> {
       (now - started) / 1000,
       (now - (envelope.record.timestamp ?? now)) / 1000,
     );
-    this.scheduler.complete(envelope);
     this.scheduler.pump();
   }
 
+  // Pauses on unfinished messages and bytes, and on messages received past the committable offset:
+  // with the head blocked and other keys finishing, unfinished work stays small while the tracker
+  // (and what a restart would redo) grows without end. Each resumes at half its bound.
   private applyPartitionBackpressure(state: PartitionState): void {
+    const { partitionMaxMessages, partitionMaxBytes, partitionMaxUncommitted } = this.options;
     const unfinished = state.tracker.unfinished();
+    const uncommitted = state.tracker.uncommitted();
     const full =
-      unfinished >= this.options.partitionMaxMessages ||
-      state.bufferedBytes >= this.options.partitionMaxBytes;
+      unfinished >= partitionMaxMessages ||
+      state.bufferedBytes >= partitionMaxBytes ||
+      uncommitted >= partitionMaxUncommitted;
     const relieved =
-      unfinished <= this.options.partitionMaxMessages / 2 &&
-      state.bufferedBytes <= this.options.partitionMaxBytes / 2;
+      unfinished <= partitionMaxMessages / 2 &&
+      state.bufferedBytes <= partitionMaxBytes / 2 &&
+      uncommitted <= partitionMaxUncommitted / 2;
     if (full) this.setPaused(state, 'backpressure', true);
     else if (relieved && !this.processFull) this.setPaused(state, 'backpressure', false);
   }
@@ -697,7 +856,8 @@ export class ConsumerEngine<V = unknown> {
   }
 
   private maybeReleaseBreakerHold(state: PartitionState): void {
-    if (!state.pausedFor.has('breaker')) return;
+    // A revoked assignment's state must not release the hold of the partition's next assignment.
+    if (this.partitions.get(state.id) !== state || !state.pausedFor.has('breaker')) return;
     if (this.deps.breakers?.anyOpen(this.worker.dependsOn ?? [])) return;
     this.setPaused(state, 'breaker', false);
     if (!state.pausedFor.has('dlq_cap') && this.lifecycle === 'running') this.scheduler.release(state.id);
@@ -723,6 +883,10 @@ export class ConsumerEngine<V = unknown> {
       this.joinedGroup = true;
       for (const tp of assignment) {
         const id = `${tp.topic}:${tp.partition}`;
+        // Nothing a previous assignment of this partition left in the scheduler (a hold, parked or
+        // queued messages of the old epoch) may carry over: no pause reason of the new state would
+        // ever release it.
+        this.scheduler.dropPartition(id);
         this.partitions.set(id, {
           topic: tp.topic,
           partition: tp.partition,
@@ -735,6 +899,7 @@ export class ConsumerEngine<V = unknown> {
           pausedFor: new Set(),
           revoking: false,
           dependencyFailures: 0,
+          timers: new Set(),
         });
       }
       if (cooperative) consumer.incrementalAssign(assignment);
@@ -745,6 +910,11 @@ export class ConsumerEngine<V = unknown> {
       if (assignment.length > 0) consumer.resume(assignment);
       for (const tp of assignment) {
         const state = this.partitions.get(`${tp.topic}:${tp.partition}`)!;
+        // Assigned while draining (another member left): hold it like the rest, or drain never converges.
+        if (this.lifecycle !== 'running') {
+          this.scheduler.hold(state.id);
+          this.setPaused(state, 'draining', true);
+        }
         if (this.processFull) this.setPaused(state, 'backpressure', true);
         if (this.operatorPaused) this.setPaused(state, 'operator', true);
         if (this.deps.breakers?.anyOpen(this.worker.dependsOn ?? [])) {
@@ -770,17 +940,10 @@ export class ConsumerEngine<V = unknown> {
     for (const state of revoked) {
       // Queued messages are given up (never finished, so never committed past): the next owner consumes them.
       state.revoking = true;
+      this.clearPartitionTimers(state);
       this.scheduler.dropPartition(state.id);
     }
-    if (!lost && this.lifecycle !== 'stopping') {
-      // Let in-flight handlers of the revoked partitions finish, so their work is committed rather than redone.
-      const deadline = Date.now() + this.options.revokeTimeoutMs;
-      while (revoked.some((s) => s.inFlight > 0) && Date.now() < deadline)
-        await this.waitForIdle(deadline - Date.now());
-      await this.commitFinished(new Set(revoked.map((s) => s.id)), true).catch((e: Error) =>
-        this.logger.warn({ err: e.message }, 'commit on revoke failed'),
-      );
-    }
+    if (!lost && this.lifecycle !== 'stopping') await this.finishRevoke(revoked);
     // From here on, completions of these partitions' epochs are ignored: nothing commits after the revoke.
     for (const state of revoked) this.partitions.delete(state.id);
     this.recountBuffers();
@@ -793,6 +956,31 @@ export class ConsumerEngine<V = unknown> {
     this.applyProcessBackpressure();
     this.observer.rebalanced(lost ? 'lost' : 'revoke', revoked.length);
     this.logger.info({ partitions: revoked.map((s) => s.id), lost }, 'partitions revoked');
+  }
+
+  // Lets in-flight handlers of the revoked partitions finish, so their work is committed rather than
+  // redone, then commits — all within CONSUMER_REVOKE_TIMEOUT_MS, as the group waits on this callback.
+  private async finishRevoke(revoked: readonly PartitionState[]): Promise<void> {
+    const deadline = Date.now() + this.options.revokeTimeoutMs;
+    while (revoked.some((s) => s.inFlight > 0) && Date.now() < deadline)
+      await this.waitForIdle(deadline - Date.now());
+    const commit = this.commitFinished(new Set(revoked.map((s) => s.id)), true).then(
+      () => 'committed' as const,
+      (e: Error) => this.logger.warn({ err: e.message }, 'commit on revoke failed'),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), Math.max(REVOKE_COMMIT_MIN_MS, deadline - Date.now()));
+    });
+    const outcome = await Promise.race([commit, timeout]);
+    clearTimeout(timer);
+    // A late commit still carries the revoke-time watermark: at worst it moves the group's offset
+    // back below the next owner's, which redoes work, never skips it.
+    if (outcome === 'timed out')
+      this.logger.warn(
+        { partitions: revoked.map((s) => s.id) },
+        'commit on revoke timed out: revoking anyway',
+      );
   }
 
   private recountBuffers(): void {
@@ -880,12 +1068,18 @@ export class ConsumerEngine<V = unknown> {
       this.lifecycle = 'stopped';
       return;
     }
+    if (this.lifecycle === 'starting') {
+      this.lifecycle = 'stopping';
+      // start() is still connecting: wait until it settles (its caller gets any failure), so the
+      // client it connected is closed below and no poll loop or timer starts after this resolves.
+      await Promise.allSettled([this.startPromise]);
+    }
     if (this.lifecycle === 'running') await this.drain(0);
     this.lifecycle = 'stopping';
     this.abort.abort(new Error('consumer stopping'));
-    if (this.commitTimer) clearInterval(this.commitTimer);
-    for (const timer of this.releaseTimers) clearTimeout(timer);
-    this.releaseTimers.clear();
+    clearInterval(this.commitTimer);
+    this.commitTimer = undefined;
+    for (const state of this.partitions.values()) this.clearPartitionTimers(state);
     await this.pollLoopDone;
     await this.commitFinished().catch((e: Error) =>
       this.logger.warn({ err: e.message }, 'final commit failed'),

@@ -11,6 +11,11 @@ export interface ConsumerOptions {
   partitionMaxMessages: number;
   /** CONSUMER_PARTITION_MAX_BYTES: unfinished bytes of one partition before it is paused (default 8 MiB); resumes at half. */
   partitionMaxBytes: number;
+  /**
+   * CONSUMER_PARTITION_MAX_UNCOMMITTED: messages of one partition received at or past its committable offset
+   * (finished or not) before it is paused (default 10 × partitionMaxMessages); resumes at half.
+   */
+  partitionMaxUncommitted: number;
   /** CONSUMER_PROCESS_MAX_MESSAGES: unfinished messages of the process before every partition pauses (default 20000); resumes at 3/4. */
   processMaxMessages: number;
   /** CONSUMER_PROCESS_MAX_BYTES: unfinished bytes of the process before every partition pauses (default 64 MiB); resumes at 3/4. */
@@ -47,6 +52,11 @@ export const defaultConsumerOptions: Readonly<ConsumerOptions> = Object.freeze({
   maxConcurrency: 64,
   partitionMaxMessages: 2000,
   partitionMaxBytes: 8 * 1024 * 1024,
+  // 10 × partitionMaxMessages: far enough above the unfinished bound that keys finishing out of order
+  // never trip it in normal flow, yet a blocked head costs at most ~20k tracker entries (well under 1 MB)
+  // and at most that many messages redone by the partition's next owner. readConsumerOptions keeps the
+  // 10× ratio when only CONSUMER_PARTITION_MAX_MESSAGES is changed.
+  partitionMaxUncommitted: 20_000,
   processMaxMessages: 20_000,
   processMaxBytes: 64 * 1024 * 1024,
   fetchBatch: 500,
@@ -69,11 +79,21 @@ export function readConsumerOptions(
   defaults: Partial<ConsumerOptions> = {},
 ): ConsumerOptions {
   const d = { ...defaultConsumerOptions, ...defaults };
+  const partitionMaxMessages = reader.int('CONSUMER_PARTITION_MAX_MESSAGES', d.partitionMaxMessages, {
+    min: 2,
+  });
   const options: ConsumerOptions = {
     ordering: reader.oneOf('CONSUMER_ORDERING', ['key', 'partition', 'unordered'] as const, d.ordering),
     maxConcurrency: reader.int('CONSUMER_MAX_CONCURRENCY', d.maxConcurrency, { min: 1, max: 10_000 }),
-    partitionMaxMessages: reader.int('CONSUMER_PARTITION_MAX_MESSAGES', d.partitionMaxMessages, { min: 2 }),
+    partitionMaxMessages,
     partitionMaxBytes: reader.int('CONSUMER_PARTITION_MAX_BYTES', d.partitionMaxBytes, { min: 1024 }),
+    // Received-past-the-watermark counts unfinished messages too, so a bound below the unfinished one
+    // would silently replace it: refuse it instead.
+    partitionMaxUncommitted: reader.int(
+      'CONSUMER_PARTITION_MAX_UNCOMMITTED',
+      defaults.partitionMaxUncommitted ?? partitionMaxMessages * 10,
+      { min: partitionMaxMessages },
+    ),
     processMaxMessages: reader.int('CONSUMER_PROCESS_MAX_MESSAGES', d.processMaxMessages, { min: 2 }),
     processMaxBytes: reader.int('CONSUMER_PROCESS_MAX_BYTES', d.processMaxBytes, { min: 1024 }),
     fetchBatch: reader.int('CONSUMER_FETCH_BATCH', d.fetchBatch, { min: 1, max: 100_000 }),

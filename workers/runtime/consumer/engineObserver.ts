@@ -46,6 +46,12 @@ export interface PartitionSnapshot {
   committable: number | undefined;
   pausedFor: PauseReason[];
   oldestUnfinishedAgeMs: number;
+  /**
+   * Messages received at or past the committable offset, finished or not (the tracker's size; paused
+   * for backpressure above CONSUMER_PARTITION_MAX_UNCOMMITTED). Always set by the engine; optional so
+   * snapshots built elsewhere (fixtures, adapters) stay valid.
+   */
+  uncommitted?: number;
   /** Broker high watermark minus the committable offset, as the client last saw it (undefined when unknown). */
   lag: number | undefined;
 }

@@ -71,4 +71,19 @@ describe('OffsetTracker', () => {
     tracker.finish(1, 5000);
     expect(tracker.oldestUnfinishedAgeMs(6000)).toBe(1000);
   });
+
+  it('counts what it holds past the committable offset, finished or not, and drops it once the head finishes', () => {
+    const tracker = new OffsetTracker();
+    expect(tracker.uncommitted()).toBe(0);
+    for (const offset of [10, 11, 12, 40]) tracker.received(offset);
+    tracker.finish(11);
+    tracker.finish(12);
+    tracker.finish(40);
+    // The head (10) blocks: everything after it is held although finished; the gap 13-39 costs nothing.
+    expect(tracker.unfinished()).toBe(1);
+    expect(tracker.uncommitted()).toBe(4);
+    tracker.finish(10);
+    expect(tracker.uncommitted()).toBe(0);
+    expect(tracker.committable()).toBe(41);
+  });
 });

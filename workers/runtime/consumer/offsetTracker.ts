@@ -64,6 +64,15 @@ export class OffsetTracker {
     return this.offsets.length - this.head - this.finishedCount;
   }
 
+  /**
+   * Offsets received from the committable one on, finished or not: what the tracker holds for the
+   * partition, and what its next owner would consume again. Counted in messages, not in offset
+   * distance, so compaction gaps and transaction markers cost nothing.
+   */
+  uncommitted(): number {
+    return this.offsets.length - this.head;
+  }
+
   /** Milliseconds the lowest unfinished offset has been blocking the watermark (0 when none). */
   oldestUnfinishedAgeMs(now = Date.now()): number {
     if (this.head >= this.offsets.length) return 0;

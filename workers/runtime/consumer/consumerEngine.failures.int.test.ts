@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PermanentError } from '../errors/processingErrors.ts';
+import {
+  bootstrap,
+  committedOffsets,
+  createTopics,
+  deleteTopics,
+  produceRecords,
+  uniqueName,
+} from '../testing/kafkaTestKit.ts';
+import type { DeadLetterGate, DeadLetterInput } from './consumerEngine.ts';
+import { silentObserver } from './engineObserver.ts';
+import { recordingLogger, testEngine, until } from './engineTestKit.ts';
+
+const topics: string[] = [];
+afterAll(async () => {
+  await deleteTopics(topics);
+});
+
+async function topicWith(prefix: string, records: { key: string; value: string }[]): Promise<string> {
+  const topic = uniqueName(prefix);
+  topics.push(topic);
+  await createTopics([{ topic, partitions: 1 }]);
+  await produceRecords(
+    topic,
+    records.map((r) => ({ ...r, partition: 0 })),
+  );
+  return topic;
+}
+
+describe('ConsumerEngine failures (real broker)', () => {
+  it('an unexpected error (a TypeError, a thrown string) gets CONSUMER_MAX_ATTEMPTS tries, then is dead-lettered as thrown', async () => {
+    const topic = await topicWith('engine-unexpected', [
+      { key: 'a', value: 'type-error' },
+      { key: 'b', value: 'string' },
+    ]);
+    const attempts = new Map<string, number>();
+    const failedClasses: string[] = [];
+    const deadLetters: DeadLetterInput[] = [];
+    const groupId = uniqueName('unexpected-group');
+    const e = testEngine(
+      {
+        name: 'unexpected',
+        groupId,
+        topic,
+        handler: async (message) => {
+          const kind = String(message.value);
+          attempts.set(kind, (attempts.get(kind) ?? 0) + 1);
+          if (kind === 'type-error')
+            throw new TypeError("Cannot read properties of undefined (reading 'id')");
+          throw 'a thrown string';
+        },
+      },
+      { maxAttempts: 4, retryMinMs: 1, retryMaxMs: 5 },
+      {
+        bootstrapServers: bootstrap,
+        deadLetters: { publish: async (input) => void deadLetters.push(input) },
+        observer: { ...silentObserver, failed: (_topic, errorClass) => void failedClasses.push(errorClass) },
+      },
+    );
+    await e.start();
+    await until(() => deadLetters.length === 2, 30_000, 'both messages dead-lettered');
+    await e.drain(5000);
+    await e.stop();
+
+    expect(Object.fromEntries(attempts)).toEqual({ 'type-error': 4, string: 4 });
+    const byValue = new Map(deadLetters.map((d) => [String(d.value), d]));
+    expect(byValue.get('type-error')!.error).toBeInstanceOf(TypeError);
+    expect(byValue.get('type-error')!.attempts).toBe(4);
+    expect(byValue.get('string')!.error).toBe('a thrown string');
+    expect(byValue.get('string')!.attempts).toBe(4);
+    // Labelled by what the handler threw, not by the engine's internal wrapper.
+    expect(new Set(failedClasses)).toEqual(new Set(['TypeError', 'string']));
+    expect((await committedOffsets(groupId, topic)).get(0)).toBe(2);
+  });
+
+  it('failure handling that itself fails (the DLQ caps reject) keeps the message: its key waits, and it is dead-lettered on a later try', async () => {
+    const topic = await topicWith('engine-gate-rejects', [
+      { key: 'k', value: 'bad' },
+      { key: 'k', value: 'after' },
+      { key: 'other', value: 'other' },
+    ]);
+    const events: string[] = [];
+    const errors: string[] = [];
+    let admitCalls = 0;
+    const gate: DeadLetterGate = {
+      admitDeadLetter: async () => {
+        admitCalls++;
+        if (admitCalls === 1) throw new Error('DLQ caps stopped');
+        return { admitted: true };
+      },
+      recordSuccess: () => {},
+      onResumed: () => {},
+      degradedReason: () => undefined,
+    };
+    const groupId = uniqueName('gate-rejects-group');
+    const e = testEngine(
+      {
+        name: 'gate-rejects',
+        groupId,
+        topic,
+        handler: async (message) => {
+          if (String(message.value) === 'bad') throw new PermanentError('never valid');
+          events.push(`handled ${String(message.value)}`);
+        },
+      },
+      { retryMaxMs: 200 },
+      {
+        bootstrapServers: bootstrap,
+        dlqGate: gate,
+        deadLetters: { publish: async (input) => void events.push(`dead-lettered ${String(input.value)}`) },
+        logger: recordingLogger(errors),
+      },
+    );
+    await e.start();
+    await until(() => events.length === 3, 30_000, 'every message handled or dead-lettered');
+    await e.drain(5000);
+    await e.stop();
+
+    expect(admitCalls).toBe(2);
+    expect(errors).toContain('failure handling failed: message kept unfinished and tried again');
+    // Its key waited for it; the other key did not.
+    expect(events.indexOf('dead-lettered bad')).toBeLessThan(events.indexOf('handled after'));
+    expect(events).toContain('handled other');
+    expect((await committedOffsets(groupId, topic)).get(0)).toBe(3);
+  });
+});
