@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOpsConfig } from '../../ops/opsConfig.ts';
 import type { RentalEvent } from '../../schemas/generated/types.ts';
-import { rentalIdOf } from '../../workers/rental-ledger/testing/rentalEvents.ts';
+import { toLedgerEvent } from '../../workers/rental-ledger/ledgerEvent.ts';
+import { consumedRentalEvent, rentalIdOf } from '../../workers/rental-ledger/testing/rentalEvents.ts';
 import { AvroSerde } from '../../workers/runtime/avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
 import {
@@ -29,7 +30,7 @@ describe('npm run rentals (upstream for the local ledger)', () => {
     await createTopics([{ topic, partitions: 3 }]);
     subject = await registerContractSchema(registry, topic, 'fleet.rental.events.v1-value');
     const emitted = await emitRentalEvents(config, topic, 3);
-    expect(emitted).toEqual({ events: 18, netMinor: 4_900 + 5_000 - 100 + 5_100 - 200 });
+    expect(emitted).toEqual({ events: 18, netMinor: 4_900 - 100 + (5_000 - 200) + (5_100 - 300) });
 
     const records = await readAll(topic, 18, 20_000);
     expect(records).toHaveLength(18);
@@ -38,6 +39,8 @@ describe('npm run rentals (upstream for the local ledger)', () => {
     for (const record of records) {
       const event = (await serde.decode(record.value!)) as RentalEvent;
       expect(record.key).toBe(rentalIdOf(event));
+      // Every event is one the ledger accepts (no zero refund, a valid currency, keyed right).
+      expect(() => toLedgerEvent(consumedRentalEvent(event))).not.toThrow();
       const type = Object.keys(event.payload)[0]!.replace('dev.fleetstream.rental.', '');
       types.set(record.key!, [...(types.get(record.key!) ?? []), type]);
     }

@@ -35,7 +35,7 @@ export async function emitRentalEvents(
     let netMinor = 0;
     for (let i = 0; i < rentals; i++) {
       const charge = 4_900 + 100 * (i % 50);
-      const refund = 100 * (i % 7);
+      const refund = 100 * (1 + (i % 7));
       const life: RentalEvent[] = rentalLife(charge, refund, `customer-${i % 20}`);
       // One rental's events in order (a refund after its payment); rentals side by side.
       for (const event of life) await producer.send(topic, { key: rentalIdOf(event), value: event });
