@@ -71,6 +71,8 @@ describe('ConsumerEngine failures (real broker)', () => {
     expect(byValue.get('string')!.attempts).toBe(4);
     // Labelled by what the handler threw, not by the engine's internal wrapper.
     expect(new Set(failedClasses)).toEqual(new Set(['TypeError', 'string']));
+    // One count per failed attempt (fleet_consumer_messages_failed_total), not one more for the last.
+    expect(failedClasses).toHaveLength(8);
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(2);
   });
 

@@ -474,10 +474,16 @@ export class ConsumerEngine<V = unknown> {
     started: number,
   ): Promise<{ failed: false } | { failed: true; error: unknown }> {
     const record = envelope.record;
+    let value: V;
     try {
       const decoded = this.worker.decoder(record.value, record.topic);
       // Decoders answer synchronously once a schema is cached: skip the extra microtask then.
-      const value = decoded instanceof Promise ? await decoded : decoded;
+      value = decoded instanceof Promise ? await decoded : decoded;
+    } catch (error) {
+      this.countFailure(record.topic, error);
+      return { failed: true, error };
+    }
+    try {
       const message: ConsumedMessage<V> = {
         topic: record.topic,
         partition: record.partition,
@@ -528,12 +534,17 @@ export class ConsumerEngine<V = unknown> {
     state: PartitionState,
   ): Promise<void> {
     const context = { signal: this.abort.signal };
-    const invoke = (): Promise<void> => {
+    const invoke = async (): Promise<void> => {
       envelope.attempts++;
       message.attempt = envelope.attempts;
-      return this.deps.instrument
-        ? this.deps.instrument(message, () => this.worker.handler(message, context))
-        : this.worker.handler(message, context);
+      try {
+        await (this.deps.instrument
+          ? this.deps.instrument(message, () => this.worker.handler(message, context))
+          : this.worker.handler(message, context));
+      } catch (error) {
+        this.countFailure(message.topic, error);
+        throw error;
+      }
     };
     const remaining = this.options.maxAttempts - envelope.attempts;
     if (remaining <= 1) return invoke();
@@ -547,7 +558,6 @@ export class ConsumerEngine<V = unknown> {
         !this.owns(state, envelope)
       )
         throw first;
-      this.observer.failed(message.topic, describeError(first).errorClass);
       this.observer.retried(message.topic);
       await sleep(this.backoff(envelope.attempts), undefined, { signal: this.abort.signal }).catch(
         () => undefined,
@@ -571,13 +581,19 @@ export class ConsumerEngine<V = unknown> {
         signal: this.abort.signal,
         shouldRetry: ({ error }) => dispositionOf(error) === 'retry' && this.owns(state, envelope),
         onFailedAttempt: ({ error, retriesLeft }) => {
-          this.observer.failed(message.topic, describeError(unwrapUnexpected(error)).errorClass);
           if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(message.topic);
         },
       },
     ).catch((error: unknown) => {
       throw unwrapUnexpected(error);
     });
+  }
+
+  // One count per failed decode or handler attempt, labelled by what was thrown. A dependency being
+  // down is not the message failing: it pauses the partition and is counted by the breaker instead.
+  private countFailure(topic: string, error: unknown): void {
+    if (dispositionOf(error) === 'pause-dependency') return;
+    this.observer.failed(topic, describeError(error).errorClass);
   }
 
   private backoff(attempt: number): number {
@@ -605,7 +621,6 @@ export class ConsumerEngine<V = unknown> {
       return this.pauseForDependency(envelope, state, error as DependencyUnavailableError);
     const record = envelope.record;
     const description = describeError(error);
-    this.observer.failed(record.topic, description.errorClass);
     const verdict = this.deps.dlqGate
       ? await this.deps.dlqGate.admitDeadLetter(record.topic, record.partition)
       : { admitted: true as const };
