@@ -199,3 +199,54 @@ describe('settler Deployment', () => {
     expect(issues(deploymentV1, mismatched).join()).toMatch(/selector must match/);
   });
 });
+
+/** Every worker Deployment with the port its worker module declares (defaultMetricsPort). */
+const workerDeployments = [
+  {
+    file: './base/reservation-settler-deployment.yaml',
+    entry: 'workers/reservation-settler/main.ts',
+    port: 9101,
+    secret: 'DATABASE_URL',
+  },
+  {
+    file: './base/rental-ledger-deployment.yaml',
+    entry: 'workers/rental-ledger/main.ts',
+    port: 9102,
+    secret: 'DATABASE_URL',
+  },
+  {
+    file: './base/notifier-deployment.yaml',
+    entry: 'workers/notifier/main.ts',
+    port: 9103,
+    secret: 'NOTIFIER_PROVIDER_TOKEN',
+  },
+];
+
+describe.each(workerDeployments)('worker Deployment $file', ({ file, entry, port, secret }) => {
+  const worker = deploymentV1.parse(manifest(file));
+  const [container] = worker.spec.template.spec.containers;
+  const env = container?.env ?? [];
+
+  it('runs its worker and serves probes and metrics on its port, bound to the pod network', () => {
+    expect(container?.command).toEqual(['node', entry]);
+    expect(container?.ports).toEqual([{ name: 'metrics', containerPort: port, protocol: 'TCP' }]);
+    expect(container?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(Object.fromEntries(env.map((e) => [e.name, e.value]))).toMatchObject({
+      METRICS_HOST: '0.0.0.0',
+      METRICS_PORT: String(port),
+    });
+    expect(worker.spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(port));
+  });
+
+  it('drains within the grace period and takes its credential from a Secret, never a literal', () => {
+    const drainMs = Number(env.find((e) => e.name === 'WORKER_DRAIN_TIMEOUT_MS')?.value);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(drainMs / 1000);
+    const credentials = env.filter((e) => e.name === 'DATABASE_URL' || e.name.endsWith('TOKEN'));
+    expect(credentials.map((e) => e.name)).toEqual([secret]);
+    for (const variable of credentials) {
+      expect(variable.value, variable.name).toBeUndefined();
+      expect(variable.valueFrom?.secretKeyRef, variable.name).toBeDefined();
+    }
+  });
+});

@@ -297,7 +297,7 @@ export const deploymentV1 = z.strictObject({
       replicas: int32.min(0).optional(),
       selector: labelSelector,
       template: z.looseObject({
-        metadata: z.looseObject({ labels: stringMap }),
+        metadata: z.looseObject({ labels: stringMap, annotations: stringMap.optional() }),
         spec: z.looseObject({
           containers: z.array(container).min(1),
           terminationGracePeriodSeconds: z.int().min(0).optional(),
