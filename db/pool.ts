@@ -22,6 +22,9 @@ export function createPool(options: PoolOptions): pg.Pool {
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
+    // TCP keepalive: a connection whose peer vanished without a FIN (a failover, a lost node)
+    // fails instead of holding its pool slot for ever.
+    keepAlive: true,
   });
   // Without a listener, pg re-emits an idle client's socket error as an uncaught exception;
   // the pool already discards that client, so reporting is all that is left to do.

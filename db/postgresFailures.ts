@@ -4,6 +4,7 @@ import {
   type ProcessingError,
   RetriableError,
 } from '../workers/runtime/errors/processingErrors.ts';
+import { BreakerTimeoutError } from '../workers/runtime/resilience/circuitBreaker.ts';
 import { DatabaseOperationError, isRetriablePgError, sqlStateOf, sqlStates } from './pgErrors.ts';
 
 /** The dependency name of PostgreSQL: the breaker's name and the runtime's pause reason. */
@@ -39,6 +40,27 @@ export function isConnectionFailure(error: unknown): boolean {
   return typeof message === 'string' && /timeout exceeded when trying to connect/i.test(message);
 }
 
+// The database answers, but refuses every transaction alike: a rotated password, a dropped database,
+// a missing grant or table after a bad deploy. Nothing about the message is wrong, so it must wait
+// (pause) rather than be retried into the DLQ.
+const refusesEveryTransactionStates = new Set<string>([
+  '3D000', // invalid_catalog_name: the database does not exist
+  '42501', // insufficient_privilege
+  '42P01', // undefined_table
+  '57P04', // database_dropped
+]);
+
+/**
+ * PostgreSQL cannot serve any transaction now: unreachable or restarting (isConnectionFailure),
+ * refusing our login (SQLSTATE class 28) or the schema (missing database, table or grant), or a
+ * call that hung past its breaker's timeout. A worker pauses on it; the breaker counts it.
+ */
+export function isPostgresUnavailable(error: unknown): boolean {
+  if (error instanceof BreakerTimeoutError || isConnectionFailure(error)) return true;
+  const state = sqlStateOf(rootCause(error));
+  return state !== undefined && (state.startsWith('28') || refusesEveryTransactionStates.has(state));
+}
+
 /** Integrity or data errors (SQLSTATE classes 22 and 23): the message's data can never be stored as it is. */
 export function isDataRejection(error: unknown): boolean {
   const state = sqlStateOf(rootCause(error));
@@ -57,13 +79,14 @@ export interface PostgresFailureCodes {
 
 /**
  * What the runtime should do with one message whose database work failed with `error`: pause
- * (PostgreSQL is down), retry (a conflict, or unknown), or dead-letter (the data is refused).
+ * (PostgreSQL is down or refuses every transaction), retry (a conflict, or unknown), or
+ * dead-letter (the data is refused).
  * ProcessingErrors the worker threw itself pass through unchanged.
  */
 export function postgresProcessingFailure(error: unknown, codes: PostgresFailureCodes): ProcessingError {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof DependencyUnavailableError) return error;
-  if (isConnectionFailure(error)) {
+  if (isPostgresUnavailable(error)) {
     return new DependencyUnavailableError(postgresDependency, `PostgreSQL is unavailable: ${message}`, {
       cause: error,
     });

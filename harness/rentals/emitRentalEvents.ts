@@ -8,7 +8,7 @@ import { FleetProducer } from '../../workers/runtime/producer/fleetProducer.ts';
 /** What one run wrote, for the printout and for checking the ledger against it. */
 export interface EmittedRentals {
   events: number;
-  /** Per currency: captured minus refunded, what the clearing account must hold afterwards. */
+  /** Captured minus refunded, in EUR minor units: what the clearing account gains. */
   netMinor: number;
 }
 
@@ -37,7 +37,7 @@ export async function emitRentalEvents(
       const charge = 4_900 + 100 * (i % 50);
       const refund = 100 * (1 + (i % 7));
       const life: RentalEvent[] = rentalLife(charge, refund, `customer-${i % 20}`);
-      // One rental's events in order (a refund after its payment); rentals side by side.
+      // One rental's events in order (a refund after its payment), each acknowledged before the next.
       for (const event of life) await producer.send(topic, { key: rentalIdOf(event), value: event });
       events += life.length;
       netMinor += charge - refund;

@@ -19,6 +19,7 @@ describe('toLedgerEvent', () => {
       occurredAtMs: payment.occurredAt,
       correlationId: 'test-correlation',
       position: { partition: 3, offset: 41 },
+      payloadSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       paymentId,
       purpose: 'deposit',
       currency: 'EUR',
@@ -38,6 +39,29 @@ describe('toLedgerEvent', () => {
       kind: 'lifecycle',
       type: 'RentalStarted',
     });
+  });
+
+  it("fits a record's correlation id (any header bytes) to what the ledger stores", () => {
+    const message = {
+      ...consumedRentalEvent(rentalEvents.ended(rentalId)),
+      correlationId: `a\u0000${'x'.repeat(400)}`,
+    };
+    const { correlationId } = toLedgerEvent(message);
+    expect(correlationId).toHaveLength(255);
+    expect(correlationId).not.toContain('\u0000');
+  });
+
+  it('fingerprints the payload, so the same fact has the same fingerprint and another fact another', () => {
+    const event = rentalEvents.payment({ rentalId, amountMinor: 100 });
+    const same = toLedgerEvent(consumedRentalEvent(event)).payloadSha256;
+    expect(same).toMatch(/^[0-9a-f]{64}$/);
+    expect(toLedgerEvent(consumedRentalEvent({ ...event, correlationId: 'another' })).payloadSha256).toBe(
+      same,
+    );
+    const other = rentalEvents.payment({ rentalId, amountMinor: 101 });
+    expect(toLedgerEvent(consumedRentalEvent({ ...other, eventId: event.eventId })).payloadSha256).not.toBe(
+      same,
+    );
   });
 
   it("prefers the envelope's correlation id over the record's", () => {

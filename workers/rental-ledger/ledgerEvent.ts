@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   PaymentCaptured,
   PaymentPurpose,
@@ -22,9 +23,11 @@ interface LedgerEventEnvelope {
   rentalId: string;
   customerId: string;
   occurredAtMs: number;
-  /** The envelope's correlation id, else the record's. */
+  /** The envelope's correlation id, else the record's (cut to fit the column). */
   correlationId: string;
   position: { partition: number; offset: number };
+  /** SHA-256 of the payload: tells a replay (same fact) from an event id reused for another fact. */
+  payloadSha256: string;
 }
 
 /** A lifecycle fact without money: recorded, nothing posted. */
@@ -87,10 +90,13 @@ export function toLedgerEvent(message: ConsumedMessage<RentalEvent>): LedgerEven
     occurredAtMs: requireInstant(value.occurredAt, 'occurredAt'),
     correlationId: value.correlationId
       ? requireText(value.correlationId, 'correlationId')
-      : message.correlationId,
+      : fittedCorrelationId(message.correlationId),
     position: { partition: message.partition, offset: message.offset },
+    payloadSha256: createHash('sha256').update(JSON.stringify(value.payload)).digest('hex'),
   };
-  if (message.keyText.toLowerCase() !== envelope.rentalId) {
+  // Exactly the rental id as upstream wrote it: another spelling (case) is other key bytes, hashed
+  // to another partition, where a refund could overtake its payment.
+  if (message.keyText !== payload.rentalId) {
     throw new InvalidRentalEventError(
       `event ${eventId} is keyed ${JSON.stringify(message.keyText)}, not by its rental ${envelope.rentalId}: per-rental order would not hold`,
     );
@@ -134,6 +140,12 @@ function onlyBranch(payload: RentalEvent['payload'], eventId: string): [string, 
     throw new InvalidRentalEventError(`event ${eventId} has no single rental payload`);
   }
   return branch;
+}
+
+/** The record's correlation id (a header, any bytes) as the column takes it: no NUL, at most 255 characters. */
+function fittedCorrelationId(value: string): string {
+  const cleaned = value.replaceAll('\u0000', '').slice(0, maxTextLength);
+  return cleaned.length > 0 ? cleaned : 'none';
 }
 
 function requireUuid(value: unknown, field: string): string {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import {
-  isConnectionFailure,
+  isPostgresUnavailable,
   postgresDependency,
   postgresProcessingFailure,
 } from '../../db/postgresFailures.ts';
@@ -40,7 +40,7 @@ export function createLedgerHandler(deps: LedgerHandlerDeps): MessageHandler<Ren
         recordRentalEvent(deps.pool, event),
       {
         timeoutMs: deps.callTimeoutMs,
-        isFailure: isConnectionFailure,
+        isFailure: isPostgresUnavailable,
         registry: deps.registry,
         logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
       },

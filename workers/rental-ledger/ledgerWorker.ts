@@ -11,8 +11,12 @@ import { createLedgerMetrics } from './ledgerMetrics.ts';
 /** The subject whose schema the ledger's generated types were built from. */
 const rentalEventsSubject = 'fleet.rental.events.v1-value';
 
-/** Statements one event runs at most (lookup, payment or refund reads, inserts, update). */
-const statementsPerEvent = 7;
+/**
+ * The breaker's ceiling per event, in statement timeouts: the statements of one event (lookup,
+ * reads, inserts) with BEGIN, COMMIT (which runs the balance check) and a pool wait. Only a call
+ * that hangs past all of them trips it, and the breaker then counts it as PostgreSQL being down.
+ */
+const statementsPerEvent = 8;
 
 /**
  * The rental ledger as a worker module: consumes upstream rental events in key (rental) order and

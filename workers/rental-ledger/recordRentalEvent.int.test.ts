@@ -120,6 +120,20 @@ describe('recordRentalEvent on PostgreSQL', () => {
       currency: 'CHF',
     });
     expect(await refusal(otherRefund)).toBe('REFUND_CONFLICT');
+    // The same payment id under another rental is not a duplicate of it.
+    const otherRental = rentalEvents.payment({
+      rentalId: randomUUID(),
+      paymentId,
+      amountMinor: 8_000,
+      currency: 'CHF',
+    });
+    expect(await refusal(otherRental)).toBe('PAYMENT_CONFLICT');
+    // An event id reused for another fact is not a replay of it.
+    const reusedId = {
+      ...rentalEvents.payment({ rentalId, amountMinor: 1, currency: 'CHF' }),
+      eventId: payment.eventId,
+    };
+    expect(await refusal(reusedId)).toBe('EVENT_ID_CONFLICT');
     expect(await ledgerRowCounts(db.app)).toEqual(after);
     expect((await ledgerImbalance(db.app)).get('CHF')).toBe(0);
   });
@@ -156,27 +170,32 @@ describe('recordRentalEvent on PostgreSQL', () => {
     );
   });
 
-  it('judges a refund against what a concurrent refund of the same payment left (the payment row is locked)', async () => {
+  it('refuses cleanly a refund that a concurrent refund of the same payment no longer leaves room for', async () => {
     const rentalId = randomUUID();
     const paymentId = randomUUID();
     await record(rentalEvents.payment({ rentalId, paymentId, amountMinor: 10_000 }));
-    // Another replica is in the middle of refunding 6,000 of the same payment.
-    const other = await db.app.connect();
+    // Another writer is in the middle of moving 6,000 of the same payment's refunded total.
+    const other = new pg.Client({ connectionString: db.fresh.urls.migrator });
+    await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query('SELECT 1 FROM fleet.ledger_payments WHERE payment_id = $1 FOR UPDATE', [paymentId]);
-      const second = record(rentalEvents.refund({ rentalId, paymentId, amountMinor: 6_000 }));
-      second.catch(() => undefined); // inspected below, after the other transaction ends
-      await waitForLockWait(db.app);
       await other.query('UPDATE fleet.ledger_payments SET refunded_minor = 6000 WHERE payment_id = $1', [
         paymentId,
       ]);
+      const second = record(rentalEvents.refund({ rentalId, paymentId, amountMinor: 6_000 }));
+      second.catch(() => undefined); // inspected below, after the other transaction ends
+      await waitForLockWait(db.app);
       await other.query('COMMIT');
-      // It read the payment only after the other refund committed: a clean refusal, not a constraint error.
+      // It read 10,000 refundable, then found 4,000 when its refund reached the payment's row.
       expect(await refusalOf(second)).toBe('REFUND_EXCEEDS_PAYMENT');
     } finally {
-      other.release();
+      await other.end();
     }
+    const { rows } = await db.app.query(
+      'SELECT refunded_minor FROM fleet.ledger_payments WHERE payment_id = $1',
+      [paymentId],
+    );
+    expect(Number(rows[0].refunded_minor)).toBe(6_000);
   });
 
   it('has the database refuse an unbalanced posting set and any change to the book, whoever writes', async () => {
@@ -217,6 +236,8 @@ describe('recordRentalEvent on PostgreSQL', () => {
         ),
       ).toBe('23514');
       expect(await sqlStateOfRejection(owner.query('DELETE FROM fleet.ledger_events'))).toBe('23514');
+      expect(await sqlStateOfRejection(owner.query('DELETE FROM fleet.ledger_refunds'))).toBe('23514');
+      expect(await sqlStateOfRejection(owner.query('TRUNCATE fleet.ledger_postings'))).toBe('23514');
       expect(
         await sqlStateOfRejection(
           owner.query('UPDATE fleet.ledger_payments SET refunded_minor = refunded_minor - 1'),

@@ -37,7 +37,7 @@ export class LedgerRefusalError extends PermanentError {}
  */
 export function recordRentalEvent(pool: pg.Pool, event: LedgerEvent): Promise<LedgerRecord> {
   return inReadCommittedTransaction(pool, async (client) => {
-    if (await isRecorded(client, event.eventId)) return nothingPosted('replayed');
+    if (await isRecorded(client, event)) return nothingPosted('replayed');
     switch (event.kind) {
       case 'lifecycle':
         return nothingPosted((await insertEvent(client, event, 'no_posting')) ? 'no_posting' : 'replayed');
@@ -51,21 +51,30 @@ export function recordRentalEvent(pool: pg.Pool, event: LedgerEvent): Promise<Le
 
 async function recordPayment(client: pg.PoolClient, event: PaymentEvent): Promise<LedgerRecord> {
   const creditedAccount = creditedAccountFor(event.purpose);
-  const existing = await query<{ credited_account: string; currency: string; captured_minor: string }>(
+  const existing = await query<{
+    rental_id: string;
+    customer_id: string;
+    credited_account: string;
+    currency: string;
+    captured_minor: string;
+  }>(
     client,
     'reading the payment',
-    `SELECT credited_account, currency, captured_minor FROM fleet.ledger_payments WHERE payment_id = $1`,
+    `SELECT rental_id, customer_id, credited_account, currency, captured_minor
+       FROM fleet.ledger_payments WHERE payment_id = $1`,
     [event.paymentId],
   );
   const stored = existing[0];
   if (stored) {
     const same =
+      stored.rental_id === event.rentalId &&
+      stored.customer_id === event.customerId &&
       stored.credited_account === creditedAccount &&
       stored.currency === event.currency &&
       Number(stored.captured_minor) === event.amountMinor;
     if (!same) {
       throw new LedgerRefusalError(
-        `payment ${event.paymentId} was posted as ${stored.captured_minor} ${stored.currency} to ${stored.credited_account}; event ${event.eventId} says ${event.amountMinor} ${event.currency} to ${creditedAccount}`,
+        `payment ${event.paymentId} was posted as ${stored.captured_minor} ${stored.currency} to ${stored.credited_account} for rental ${stored.rental_id}; event ${event.eventId} says ${event.amountMinor} ${event.currency} to ${creditedAccount} for rental ${event.rentalId}`,
         { code: 'PAYMENT_CONFLICT' },
       );
     }
@@ -94,7 +103,8 @@ async function recordPayment(client: pg.PoolClient, event: PaymentEvent): Promis
 }
 
 async function recordRefund(client: pg.PoolClient, event: RefundEvent): Promise<LedgerRecord> {
-  // Locked: two refunds of one payment (another rental's key cannot carry it) never both fit.
+  // Read without a lock: the refunds' own trigger moves the payment's total under its row lock, and
+  // the table's CHECK refuses a total past the capture, so two racing refunds never both fit.
   const payments = await query<{
     rental_id: string;
     credited_account: string;
@@ -103,9 +113,9 @@ async function recordRefund(client: pg.PoolClient, event: RefundEvent): Promise<
     refunded_minor: string;
   }>(
     client,
-    'locking the refunded payment',
+    'reading the refunded payment',
     `SELECT rental_id, credited_account, currency, captured_minor, refunded_minor
-       FROM fleet.ledger_payments WHERE payment_id = $1 FOR UPDATE`,
+       FROM fleet.ledger_payments WHERE payment_id = $1`,
     [event.paymentId],
   );
   const payment = payments[0];
@@ -148,28 +158,43 @@ async function recordRefund(client: pg.PoolClient, event: RefundEvent): Promise<
   await insertUnique(
     client,
     'recording the refund',
+    // The database adds it to the payment's refunded total (trigger of migration 014).
     `INSERT INTO fleet.ledger_refunds (refund_id, payment_id, amount_minor, refunded_event_id) VALUES ($1, $2, $3, $4)`,
     [event.refundId, event.paymentId, event.amountMinor, event.eventId],
-  );
-  await query(
-    client,
-    'adding the refund to its payment',
-    `UPDATE fleet.ledger_payments SET refunded_minor = refunded_minor + $2 WHERE payment_id = $1`,
-    [event.paymentId, event.amountMinor],
+    {
+      constraint: 'ledger_payments_refund_within_capture',
+      refusal: () =>
+        new LedgerRefusalError(
+          `refund ${event.refundId} of ${event.amountMinor} ${event.currency} exceeds what payment ${event.paymentId} has left to refund: another refund of it was recorded meanwhile`,
+          { code: 'REFUND_EXCEEDS_PAYMENT' },
+        ),
+    },
   );
   const postings = refundPostings(payment.credited_account, event.currency, event.amountMinor);
   await insertPostings(client, event.eventId, postings);
   return { outcome: 'posted', postings };
 }
 
-async function isRecorded(client: pg.PoolClient, eventId: string): Promise<boolean> {
-  const rows = await query(
+/**
+ * Whether this event was recorded before (a replay). The same id with another payload is not a
+ * replay but an upstream reusing an event id: refused, so that fact is not silently dropped.
+ */
+async function isRecorded(client: pg.PoolClient, event: LedgerEvent): Promise<boolean> {
+  const rows = await query<{ payload_sha256: string | null }>(
     client,
     'looking the event up',
-    `SELECT 1 FROM fleet.ledger_events WHERE event_id = $1`,
-    [eventId],
+    `SELECT payload_sha256 FROM fleet.ledger_events WHERE event_id = $1`,
+    [event.eventId],
   );
-  return rows.length > 0;
+  const recorded = rows[0];
+  if (!recorded) return false;
+  if (recorded.payload_sha256 !== null && recorded.payload_sha256 !== event.payloadSha256) {
+    throw new LedgerRefusalError(
+      `event id ${event.eventId} was recorded before with another payload: an upstream reused the id for a different ${event.type}`,
+      { code: 'EVENT_ID_CONFLICT' },
+    );
+  }
+  return true;
 }
 
 /**
@@ -186,8 +211,9 @@ async function insertEvent(
     client,
     'recording the event',
     `INSERT INTO fleet.ledger_events
-       (event_id, event_type, rental_id, customer_id, occurred_at, outcome, correlation_id, source_partition, source_offset)
-     VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, $8, $9)
+       (event_id, event_type, rental_id, customer_id, occurred_at, outcome, correlation_id, source_partition,
+        source_offset, payload_sha256)
+     VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, $8, $9, $10)
      ON CONFLICT (event_id) DO NOTHING
      RETURNING 1`,
     [
@@ -200,6 +226,7 @@ async function insertEvent(
       event.correlationId,
       event.position.partition,
       event.position.offset,
+      event.payloadSha256,
     ],
   );
   return rows.length === 1;
@@ -223,16 +250,25 @@ async function insertPostings(
 /**
  * An insert keyed by a payment or refund id. Its unique violation means another replica recorded
  * the same business record under another event id a moment ago: retry, and the retry sees it.
+ * `check` turns a violation of the named CHECK constraint into the business refusal it stands for.
  */
 async function insertUnique(
   client: pg.PoolClient,
   operation: string,
   text: string,
   values: unknown[],
+  check?: { constraint: string; refusal: () => LedgerRefusalError },
 ): Promise<void> {
   try {
     await client.query(text, values);
   } catch (error) {
+    if (
+      check &&
+      sqlStateOf(error) === sqlStates.checkViolation &&
+      (error as { constraint?: unknown }).constraint === check.constraint
+    ) {
+      throw check.refusal();
+    }
     if (sqlStateOf(error) === sqlStates.uniqueViolation) {
       throw new RetriableError(`${operation}: recorded concurrently under another event; retrying`, {
         cause: error,
