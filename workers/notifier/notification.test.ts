@@ -38,6 +38,11 @@ describe('notificationFor', () => {
     expect(notification.data.reason).toBe('not_found');
   });
 
+  it('makes any correlation id fit an HTTP header, so a strange one cannot fail the call', () => {
+    const event = { ...decisionEvents.confirmed(), correlationId: 'req\n17 ✓' };
+    expect(notificationFor(consumedDecision(event)).correlationId).toBe('req_17__');
+  });
+
   it("confirms a cancellation and carries the event's own correlation id when it has one", () => {
     const event = { ...decisionEvents.cancelled('carol'), correlationId: 'req-17' };
     expect(notificationFor(consumedDecision(event))).toMatchObject({

@@ -25,7 +25,7 @@ export interface Notification {
     /** Why a request was refused (the RejectionReason symbol); absent otherwise. */
     reason?: string;
   };
-  /** Carried to the provider and into logs. */
+  /** Carried to the provider (an HTTP header: visible ASCII only) and into logs. */
   correlationId: string;
 }
 
@@ -42,7 +42,10 @@ const isoOrUndefined = (ms: number | null): string | undefined =>
 /** The message a decision event asks for: the customer hears about every decision on their request. */
 export function notificationFor(message: ConsumedMessage<ReservationEvent>): Notification {
   const event = message.value;
-  const base = { idempotencyKey: event.eventId, correlationId: event.correlationId ?? message.correlationId };
+  const base = {
+    idempotencyKey: event.eventId,
+    correlationId: headerSafe(event.correlationId ?? message.correlationId),
+  };
   const payload = event.payload;
   if ('dev.fleetstream.reservation.ReservationConfirmed' in payload) {
     const confirmed = payload['dev.fleetstream.reservation.ReservationConfirmed'];
@@ -90,6 +93,15 @@ export function notificationFor(message: ConsumedMessage<ReservationEvent>): Not
   throw new UnnotifiableEventError(
     `event ${event.eventId} has an unknown payload type: ${Object.keys(payload).join(', ')}`,
   );
+}
+
+/**
+ * A correlation id as an HTTP header value can carry it: any other character (a line break, a
+ * non-ASCII letter) would make the request itself fail, which must not read as the provider failing.
+ */
+function headerSafe(value: string): string {
+  const safe = value.replace(/[^\x21-\x7e]/g, '_').slice(0, 255);
+  return safe.length > 0 ? safe : 'none';
 }
 
 function requireCustomer(customerId: string, eventId: string): string {

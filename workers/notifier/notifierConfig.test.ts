@@ -17,6 +17,14 @@ describe('notifier configuration', () => {
     reader.done();
   });
 
+  it('refuses to start against a remote provider with the local token (a missing Secret)', () => {
+    const remote = { NOTIFIER_PROVIDER_URL: 'https://notifications.example.com/v1/messages' };
+    expect(() => readProviderSettings(new EnvReader(remote))).toThrow(/NOTIFIER_PROVIDER_TOKEN/);
+    const reader = new EnvReader({ ...remote, NOTIFIER_PROVIDER_TOKEN: 'from-the-secret' });
+    expect(readProviderSettings(reader).token).toBe('from-the-secret');
+    reader.done();
+  });
+
   it('names every bad variable', () => {
     expect(() => readNotifierRouting({ NOTIFIER_GROUP_ID: 'a group' })).toThrow(/NOTIFIER_GROUP_ID/);
     const reader = new EnvReader({

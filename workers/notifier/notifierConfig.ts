@@ -1,3 +1,4 @@
+import { ConfigError } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
 import { readKafkaNames } from '../runtime/config/kafkaNames.ts';
 
@@ -35,11 +36,27 @@ export function readNotifierRouting(env: Readonly<Record<string, string | undefi
   });
 }
 
-/** Reads the provider settings with the runtime's reader (its `done()` reports every bad variable). */
+/**
+ * Reads the provider settings with the runtime's reader (its `done()` reports every bad variable).
+ * Throws a ConfigError at once when a provider other than a local one would get the local token:
+ * a missing Secret must stop the process, not surface later as every call answering 401.
+ */
 export function readProviderSettings(reader: EnvReader): ProviderSettings {
-  return {
+  const settings = {
     url: reader.url('NOTIFIER_PROVIDER_URL', 'http://127.0.0.1:9180/v1/messages', ['http:', 'https:']),
     token: reader.string('NOTIFIER_PROVIDER_TOKEN', localProviderToken),
     timeoutMs: reader.int('NOTIFIER_PROVIDER_TIMEOUT_MS', 5_000, { min: 100, max: 120_000 }),
   };
+  const host = URL.canParse(settings.url) ? new URL(settings.url).hostname : '';
+  const local = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  if (!local && settings.token === localProviderToken) {
+    throw new ConfigError([
+      {
+        variable: 'NOTIFIER_PROVIDER_TOKEN',
+        value: undefined,
+        expected: `the provider account's token when NOTIFIER_PROVIDER_URL is not a local provider (${host})`,
+      },
+    ]);
+  }
+  return settings;
 }

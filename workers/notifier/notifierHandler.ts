@@ -4,11 +4,16 @@ import type { MessageHandler } from '../runtime/consumer/consumedMessage.ts';
 import { DependencyUnavailableError } from '../runtime/errors/processingErrors.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
-import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { BreakerTimeoutError, createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
 import { type Notification, notificationFor } from './notification.ts';
 import type { ProviderSettings } from './notifierConfig.ts';
 import type { NotifierMetrics } from './notifierMetrics.ts';
-import { type ProviderReceipt, providerDependency, sendNotification } from './providerClient.ts';
+import {
+  type ProviderReceipt,
+  ProviderRejectedError,
+  providerDependency,
+  sendNotification,
+} from './providerClient.ts';
 
 /** What the notifier's handler needs. */
 export interface NotifierHandlerDeps {
@@ -48,18 +53,28 @@ export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler
     try {
       receipt = await breaker.fire(notification);
     } catch (error) {
-      const outcome = error instanceof DependencyUnavailableError ? 'unavailable' : 'rejected';
-      metrics.observeCall(outcome, (performance.now() - started) / 1000);
+      const rejected = error instanceof ProviderRejectedError;
+      metrics.observeCall(rejected ? 'rejected' : 'unavailable', (performance.now() - started) / 1000);
+      // A call that hung past the breaker is the provider being unwell: pause, never dead-letter.
+      if (error instanceof BreakerTimeoutError) {
+        throw new DependencyUnavailableError(providerDependency, error.message, { cause: error });
+      }
       throw error;
     }
     metrics.observeCall('ok', (performance.now() - started) / 1000);
-    metrics.countSent(notification.template, receipt.duplicate);
+    metrics.countDelivered(notification.template, receipt.outcome);
+    if (receipt.outcome === 'conflict') {
+      logger.warn(
+        { eventId: notification.idempotencyKey, template: notification.template },
+        'provider knew this idempotency key with other words: the customer was told before, not again',
+      );
+    }
     logger.debug(
       {
         eventId: notification.idempotencyKey,
         template: notification.template,
         messageId: receipt.messageId,
-        duplicate: receipt.duplicate,
+        outcome: receipt.outcome,
         correlationId: notification.correlationId,
       },
       'customer notified',

@@ -1,10 +1,11 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { NotificationTemplate } from './notification.ts';
+import type { DeliveryOutcome } from './providerClient.ts';
 
 /** The notifier's own metrics (docs/notifier.md); labels are bounded enums only. */
 export interface NotifierMetrics {
-  /** One per message the provider accepted: its template and whether it was new or a duplicate key. */
-  countSent(template: NotificationTemplate, duplicate: boolean): void;
+  /** One per message the provider took: its template and whether it was sent now, a duplicate or a conflict. */
+  countDelivered(template: NotificationTemplate, outcome: DeliveryOutcome): void;
   /** One per provider call, by outcome: ok, rejected (4xx about the message) or unavailable. */
   observeCall(outcome: 'ok' | 'rejected' | 'unavailable', seconds: number): void;
 }
@@ -14,7 +15,7 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
   const registers = [registry];
   const sent = new Counter({
     name: 'fleet_notifier_notifications_total',
-    help: 'Messages the provider accepted, by template and outcome (sent, or duplicate: the idempotency key was known, the customer was told once)',
+    help: 'Messages the provider took, by template and outcome (sent; duplicate: the idempotency key was known, the customer was told once; conflict: the key was known with other words, told once in those)',
     labelNames: ['template', 'outcome'] as const,
     registers,
   });
@@ -26,7 +27,7 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
     registers,
   });
   return {
-    countSent: (template, duplicate) => sent.inc({ template, outcome: duplicate ? 'duplicate' : 'sent' }),
+    countDelivered: (template, outcome) => sent.inc({ template, outcome }),
     observeCall: (outcome, seconds) => calls.observe({ outcome }, seconds),
   };
 }

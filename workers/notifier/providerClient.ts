@@ -5,21 +5,29 @@ import type { ProviderSettings } from './notifierConfig.ts';
 /** The breaker's name and the runtime's pause reason for the notification provider. */
 export const providerDependency = 'provider';
 
-/** What the provider answered for one accepted message. */
+/**
+ * What became of one message: `sent` now; `duplicate`, the provider had this idempotency key and
+ * answered with the message it already sent; `conflict`, it had the key with another message (409:
+ * our wording changed between two deliveries of the same event, a replay after a deploy) — the
+ * customer was told about this decision already, in the earlier words.
+ */
+export type DeliveryOutcome = 'sent' | 'duplicate' | 'conflict';
+
+/** What the provider answered for one message. */
 export interface ProviderReceipt {
-  messageId: string;
-  /** The provider had this idempotency key already: the customer was told once, not twice. */
-  duplicate: boolean;
-  /** The HTTP status, for metrics. */
+  /** The provider's message id; absent for a conflict, which names no message. */
+  messageId: string | undefined;
+  outcome: DeliveryOutcome;
+  /** The HTTP status, for logs. */
   status: number;
 }
 
-/** The provider refused this message for good (4xx about the message itself): dead-lettered with its answer. */
+/** The provider refused this message for good (its content is invalid): dead-lettered with its answer. */
 export class ProviderRejectedError extends PermanentError {
   readonly status: number;
   constructor(status: number, detail: string) {
     super(`the notification provider refused the message with ${status}: ${detail}`, {
-      code: status === 409 ? 'PROVIDER_IDEMPOTENCY_CONFLICT' : 'PROVIDER_REJECTED',
+      code: 'PROVIDER_REJECTED',
     });
     this.status = status;
   }
@@ -29,21 +37,18 @@ export class ProviderRejectedError extends PermanentError {
 const maxDetailLength = 300;
 
 /**
- * Statuses that say the provider (or our access to it) is unwell, not that the message is wrong:
- * the partition pauses and nothing is dead-lettered. 401/403 belong here — a revoked or wrong
- * token refuses every message alike, and dead-lettering them all would flood the DLQ.
+ * The only answers that blame the message itself: malformed (400), too large (413), unprocessable
+ * (422). Every other failure — 5xx, 429, a wrong or revoked token (401/403), a wrong URL
+ * (404/405/415) — would refuse every message alike, so it pauses the partition instead: dead-
+ * lettering them all would flood the DLQ while the fix is a configuration change or patience.
  */
-function isProviderOutage(status: number): boolean {
-  return (
-    status === 401 || status === 403 || status === 408 || status === 425 || status === 429 || status >= 500
-  );
-}
+const messageRefusalStatuses = new Set([400, 413, 422]);
 
 /**
  * Sends one notification: POST JSON with the event id as `Idempotency-Key` (a replayed or
  * retried event is one message to the customer), within `timeoutMs`. Resolves with the receipt;
- * rejects with DependencyUnavailableError for an outage (timeout, refused connection, 5xx, 429,
- * 401/403) and ProviderRejectedError for a refusal of the message itself.
+ * rejects with ProviderRejectedError when the message itself is refused (400, 413, 422) and with
+ * DependencyUnavailableError for anything else (timeout, refused connection, any other status).
  */
 export async function sendNotification(
   settings: ProviderSettings,
@@ -79,16 +84,19 @@ export async function sendNotification(
         `the notification provider answered ${response.status} without a messageId`,
       );
     }
-    return { messageId: body.messageId, duplicate: body.duplicate === true, status: response.status };
+    return {
+      messageId: body.messageId,
+      outcome: body.duplicate === true ? 'duplicate' : 'sent',
+      status: response.status,
+    };
   }
+  if (response.status === 409) return { messageId: undefined, outcome: 'conflict', status: 409 };
   const detail = text.slice(0, maxDetailLength);
-  if (isProviderOutage(response.status)) {
-    throw new DependencyUnavailableError(
-      providerDependency,
-      `the notification provider answered ${response.status}: ${detail}`,
-    );
-  }
-  throw new ProviderRejectedError(response.status, detail);
+  if (messageRefusalStatuses.has(response.status)) throw new ProviderRejectedError(response.status, detail);
+  throw new DependencyUnavailableError(
+    providerDependency,
+    `the notification provider answered ${response.status}: ${detail}`,
+  );
 }
 
 function parseJson(text: string): unknown {
