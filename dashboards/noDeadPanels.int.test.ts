@@ -10,15 +10,18 @@ import { freePort } from '../harness/doubleBooking/isolatedFleet.ts';
 import { runStormLoad } from '../harness/doubleBooking/stormLoad.ts';
 import { prepareFleet } from '../harness/fleet/prepareFleet.ts';
 import { ProcessSupervisor } from '../harness/fleet/processSupervisor.ts';
+import { emitRentalEvents } from '../harness/rentals/emitRentalEvents.ts';
 import { repoRoot } from '../harness/stack/stackConfig.ts';
+import { loadOpsConfig } from '../ops/opsConfig.ts';
 import { workerProcessEnv } from '../workers/runtime/worker/workerNodeOptions.ts';
 import { allPanelQueries } from './panelQueries.ts';
 
 /**
- * No dead panels: the fleet runs (ingress, settler, lag monitor on the fleet's real topics, as
- * `npm start` runs them, on free ports), a real Prometheus scrapes it with the project's own
- * scrape config and rules, a short reservation load runs, and then every dashboard query that
- * does not need a failure to have data must return data.
+ * No dead panels: the fleet runs (ingress, settler, rental ledger, notifier with the local
+ * provider, lag monitor on the fleet's real topics, as `npm start` runs them, on free ports), a
+ * real Prometheus scrapes it with the project's own scrape config and rules, a short reservation
+ * load and a few rentals' events run, and then every dashboard query that does not need a failure
+ * to have data must return data.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-panels-'));
@@ -45,6 +48,9 @@ beforeAll(async () => {
   const ports = {
     ingress: await freePort(),
     settler: await freePort(),
+    ledger: await freePort(),
+    notifier: await freePort(),
+    notifyProvider: await freePort(),
     lag: await freePort(),
     prometheus: await freePort(),
   };
@@ -64,6 +70,28 @@ beforeAll(async () => {
         entry: 'workers/reservation-settler/main.ts',
         readyUrl: `http://127.0.0.1:${ports.settler}/readyz`,
         env: { ...env, METRICS_PORT: String(ports.settler) },
+      },
+      {
+        name: 'rental-ledger',
+        entry: 'workers/rental-ledger/main.ts',
+        readyUrl: `http://127.0.0.1:${ports.ledger}/readyz`,
+        env: { ...env, METRICS_PORT: String(ports.ledger) },
+      },
+      {
+        name: 'notify-provider',
+        entry: 'harness/notifyProvider/main.ts',
+        readyUrl: `http://127.0.0.1:${ports.notifyProvider}/readyz`,
+        env: { ...env, NOTIFY_PROVIDER_PORT: String(ports.notifyProvider) },
+      },
+      {
+        name: 'notifier',
+        entry: 'workers/notifier/main.ts',
+        readyUrl: `http://127.0.0.1:${ports.notifier}/readyz`,
+        env: {
+          ...env,
+          METRICS_PORT: String(ports.notifier),
+          NOTIFIER_PROVIDER_URL: `http://127.0.0.1:${ports.notifyProvider}/v1/messages`,
+        },
       },
       {
         name: 'lag-monitor',
@@ -91,6 +119,8 @@ beforeAll(async () => {
   const targets: Record<string, number> = {
     ingress: ports.ingress,
     'reservation-settler': ports.settler,
+    'rental-ledger': ports.ledger,
+    notifier: ports.notifier,
     'lag-monitor': ports.lag,
     prometheus: ports.prometheus,
   };
@@ -123,6 +153,8 @@ beforeAll(async () => {
       },
     }).then((r) => r.json())) as { vehicles: Array<{ vehicleId: string }> }
   ).vehicles.map((v) => v.vehicleId);
+  // Upstream's side: whole rental lives for the ledger's panels.
+  await emitRentalEvents(loadOpsConfig(env), 'fleet.rental.events.v1', 10);
   const loadUntil = Date.now() + 20_000;
   while (Date.now() < loadUntil) {
     await runStormLoad({

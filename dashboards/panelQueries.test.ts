@@ -164,11 +164,12 @@ describe('the committed dashboards', () => {
   const dashboards = loadDashboards();
   const queries = allPanelQueries();
 
-  it('are the four dashboards of the fleet', () => {
+  it('are the five dashboards of the fleet', () => {
     expect(dashboards.map((d) => d.file)).toEqual([
       'dlq-and-breakers.json',
       'fleet-overview.json',
       'kafka-lag.json',
+      'ledger-and-notifications.json',
       'reservations.json',
     ]);
   });

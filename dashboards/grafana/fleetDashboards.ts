@@ -1056,10 +1056,115 @@ export const dlqAndBreakers: DashboardSpec = {
   ],
 };
 
+// ---------------------------------------------------------------------------------------------
+// Rental ledger and customer notifications.
+
+const rentalEventsTopic = 'fleet.rental.events.v1';
+
+const ledgerPanels: PanelSpec[] = [
+  {
+    type: 'timeseries',
+    title: 'Rental events recorded by type and outcome',
+    description:
+      'Events of fleet.rental.events.v1 the ledger recorded: posted (a balanced set), no_posting (a rental starting, extended or ended), duplicate (a payment or refund re-sent under a new event id, posted once) and replayed (the same event again, nothing written). docs/rental-ledger.md.',
+    queries: [
+      {
+        expr: `sum by (type, outcome) (rate(fleet_ledger_events_total[${rate}]))`,
+        legend: '{{type}} {{outcome}}',
+      },
+    ],
+    unit: 'ops',
+    stacked: true,
+  },
+  {
+    type: 'timeseries',
+    title: 'Money posted per second by account',
+    description:
+      'Minor units posted per second by account, currency and side. A capture debits assets:payment_clearing and credits revenue by purpose (a deposit: liabilities:customer_deposits); a refund reverses it.',
+    queries: [
+      {
+        expr: `sum by (account, currency, side) (rate(fleet_ledger_posted_minor_total[${rate}]))`,
+        legend: '{{side}} {{account}} {{currency}}',
+      },
+    ],
+    unit: 'short',
+  },
+  {
+    type: 'timeseries',
+    title: 'Debits minus credits per currency',
+    description:
+      'What the ledger debited minus what it credited, per currency, over the rate window: 0 at all times, because the database refuses any posting set that does not balance. Anything else means a metric was lost, not money: check the trial balance view fleet.ledger_account_balances.',
+    queries: [
+      {
+        expr: `sum by (currency) (rate(fleet_ledger_posted_minor_total{side="debit"}[${rate}])) - sum by (currency) (rate(fleet_ledger_posted_minor_total{side="credit"}[${rate}]))`,
+        legend: '{{currency}}',
+      },
+    ],
+    unit: 'short',
+  },
+  {
+    type: 'timeseries',
+    title: 'Ledger handler duration p50 / p99',
+    description: `Time the ledger spends per event of ${rentalEventsTopic}: validation and one READ COMMITTED transaction through the postgres breaker.`,
+    queries: quantiles('fleet_consumer_handler_duration_seconds', `topic="${rentalEventsTopic}"`, '', ''),
+    unit: 's',
+  },
+];
+
+const notificationPanels: PanelSpec[] = [
+  {
+    type: 'timeseries',
+    title: 'Customer notifications by template and outcome',
+    description:
+      'Messages the provider took per second: sent, duplicate (a retried or replayed decision the provider recognised by its idempotency key; the customer was told once) or conflict (the key was known with other words). docs/notifier.md.',
+    queries: [
+      {
+        expr: `sum by (template, outcome) (rate(fleet_notifier_notifications_total[${rate}]))`,
+        legend: '{{template}} {{outcome}}',
+      },
+    ],
+    unit: 'ops',
+    stacked: true,
+  },
+  {
+    type: 'timeseries',
+    title: 'Provider call duration p50 / p99 by outcome',
+    description:
+      'Duration of calls to the notification provider by outcome: ok, rejected (the message itself was refused and dead-lettered), unavailable (the partition paused; the provider breaker counts these).',
+    queries: quantiles('fleet_notifier_provider_call_duration_seconds', '', 'outcome', '{{outcome}}'),
+    unit: 's',
+  },
+  {
+    type: 'timeseries',
+    title: 'Decisions not yet told',
+    description: `Lag of the notifier's group on ${eventsTopic}, in seconds: how long the newest decision has waited for its message. It grows while the provider is down (partitions paused), and falls back by itself when it recovers.`,
+    queries: [
+      {
+        expr: 'max by (consumergroup) (kafka_consumergroup_group_lag_seconds{consumergroup="fleet.notifier"})',
+        legend: '{{consumergroup}}',
+      },
+    ],
+    unit: 's',
+  },
+];
+
+export const ledgerAndNotifications: DashboardSpec = {
+  uid: 'ledger-and-notifications',
+  title: 'fleetstream / Ledger and notifications',
+  description:
+    'The rental ledger (events recorded, money posted, the balance that must be zero) and the customer notifications (messages by template, provider latency, how long decisions wait to be told).',
+  tags: ['fleetstream', 'ledger', 'notifier'],
+  rows: [
+    { title: 'Rental ledger', panels: ledgerPanels },
+    { title: 'Customer notifications', panels: notificationPanels },
+  ],
+};
+
 /** Every dashboard, in the order of the committed files. */
 export const fleetDashboards: readonly DashboardSpec[] = [
   fleetOverview,
   kafkaLag,
   reservations,
   dlqAndBreakers,
+  ledgerAndNotifications,
 ];
