@@ -5,6 +5,7 @@ import { DependencyUnavailableError } from '../runtime/errors/processingErrors.t
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
 import { BreakerTimeoutError, createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { resilienceLoggerFor } from '../runtime/resilience/resilienceLogger.ts';
 import { type Notification, notificationFor } from './notification.ts';
 import type { ProviderSettings } from './notifierConfig.ts';
 import type { NotifierMetrics } from './notifierMetrics.ts';
@@ -42,7 +43,7 @@ export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler
         // The client's own timeout fires first; this only catches a call that hangs past it.
         timeoutMs: deps.provider.timeoutMs + 1_000,
         registry: deps.registry,
-        logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
+        logger: resilienceLoggerFor(logger),
       },
     ),
   );

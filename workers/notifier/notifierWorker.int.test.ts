@@ -1,33 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifyProviderApp } from '../../harness/notifyProvider/notifyProviderApp.ts';
 import type { ReservationEvent } from '../../schemas/generated/types.ts';
-import { AvroSerde } from '../runtime/avro/avroSerde.ts';
-import { SchemaRegistryClient } from '../runtime/avro/schemaRegistryClient.ts';
-import { loadSchemaRegistryConfig } from '../runtime/avro/schemaRegistryConfig.ts';
 import { deadLetterHeaders } from '../runtime/resilience/deadLetterRecord.ts';
 import {
-  createTopics,
-  deleteTopics,
-  produceRecords,
   readAll,
   testWorkerEnv,
   uniqueGroup,
-  uniqueName,
   waitUntil,
   waitUntilConsumed,
 } from '../runtime/testing/kafkaTestKit.ts';
 import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
-import { registerContractSchema } from '../runtime/testing/schemaTestKit.ts';
-import { type RunningWorker, startWorker } from '../runtime/worker/runWorker.ts';
+import { WorkerTestBench } from '../runtime/testing/workerTestBench.ts';
 import { createNotifierWorker } from './notifierWorker.ts';
 import { decisionEvents, vehicleIdOf } from './testing/decisionEvents.ts';
 
-const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
-const serde = new AvroSerde({ source: registry });
+const bench = new WorkerTestBench();
 const provider = createNotifyProviderApp({ token: 'test-token' });
-const workers: RunningWorker<ReservationEvent>[] = [];
-const topics: string[] = [];
-const subjects: string[] = [];
 let providerBase: string;
 
 beforeAll(async () => {
@@ -36,31 +24,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers.splice(0)) await worker.stop();
-  await deleteTopics(topics);
-  for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
-  registry.close();
+  await bench.close();
   await provider.close();
 });
 
-async function eventsTopic(purpose: string): Promise<string> {
-  const topic = uniqueName(purpose);
-  await createTopics([
-    { topic, partitions: 3 },
-    { topic: `${topic}.dlq`, partitions: 3 },
-  ]);
-  topics.push(topic, `${topic}.dlq`);
-  subjects.push(await registerContractSchema(registry, topic, 'fleet.reservation.events.v1-value'));
-  return topic;
-}
-
-async function produce(topic: string, events: ReservationEvent[]): Promise<void> {
-  const records = [];
-  for (const event of events) {
-    records.push({ key: vehicleIdOf(event), value: await serde.encode(`${topic}-value`, event as never) });
-  }
-  await produceRecords(topic, records);
-}
+const eventsTopic = (purpose: string) => bench.contractTopic(purpose, 'fleet.reservation.events.v1-value');
+const produce = (topic: string, events: ReservationEvent[]) => bench.produce(topic, events, vehicleIdOf);
 
 async function startNotifier(topic: string, groupId: string) {
   const env = testWorkerEnv({
@@ -70,9 +39,7 @@ async function startNotifier(topic: string, groupId: string) {
     NOTIFIER_PROVIDER_TOKEN: 'test-token',
     NOTIFIER_PROVIDER_TIMEOUT_MS: '1000',
   });
-  const worker = await startWorker(createNotifierWorker(env), env);
-  workers.push(worker);
-  return worker;
+  return bench.start(createNotifierWorker(env), env);
 }
 
 async function messagesTo(customer: string): Promise<{ idempotencyKey: string; template: string }[]> {

@@ -10,6 +10,7 @@ import type { MessageHandler } from '../runtime/consumer/consumedMessage.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
 import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { resilienceLoggerFor } from '../runtime/resilience/resilienceLogger.ts';
 import { type LedgerEvent, toLedgerEvent } from './ledgerEvent.ts';
 import type { LedgerMetrics } from './ledgerMetrics.ts';
 import { type LedgerRecord, recordRentalEvent } from './recordRentalEvent.ts';
@@ -42,7 +43,7 @@ export function createLedgerHandler(deps: LedgerHandlerDeps): MessageHandler<Ren
         timeoutMs: deps.callTimeoutMs,
         isFailure: isPostgresUnavailable,
         registry: deps.registry,
-        logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
+        logger: resilienceLoggerFor(logger),
       },
     ),
   );

@@ -1,25 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RentalEvent } from '../../schemas/generated/types.ts';
-import { AvroSerde } from '../runtime/avro/avroSerde.ts';
-import { SchemaRegistryClient } from '../runtime/avro/schemaRegistryClient.ts';
-import { loadSchemaRegistryConfig } from '../runtime/avro/schemaRegistryConfig.ts';
 import { deadLetterHeaders } from '../runtime/resilience/deadLetterRecord.ts';
 import {
-  createTopics,
-  deleteTopics,
   produceRecords,
   readAll,
-  type TestRecord,
   testWorkerEnv,
   uniqueGroup,
-  uniqueName,
   waitUntil,
   waitUntilConsumed,
 } from '../runtime/testing/kafkaTestKit.ts';
 import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
-import { registerContractSchema } from '../runtime/testing/schemaTestKit.ts';
-import { type RunningWorker, startWorker } from '../runtime/worker/runWorker.ts';
+import { WorkerTestBench } from '../runtime/testing/workerTestBench.ts';
 import { createLedgerWorker } from './ledgerWorker.ts';
 import {
   createLedgerDatabase,
@@ -30,11 +21,7 @@ import {
 } from './testing/ledgerDatabase.ts';
 import { rentalEvents, rentalIdOf, rentalLife, republished } from './testing/rentalEvents.ts';
 
-const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
-const serde = new AvroSerde({ source: registry });
-const workers: RunningWorker<RentalEvent>[] = [];
-const topics: string[] = [];
-const subjects: string[] = [];
+const bench = new WorkerTestBench();
 let db: LedgerDatabase;
 
 beforeAll(async () => {
@@ -42,23 +29,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers.splice(0)) await worker.stop();
-  await deleteTopics(topics);
-  for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
-  registry.close();
+  await bench.close();
   await db?.close();
 });
 
-async function rentalTopic(purpose: string): Promise<string> {
-  const topic = uniqueName(purpose);
-  await createTopics([
-    { topic, partitions: 3 },
-    { topic: `${topic}.dlq`, partitions: 3 },
-  ]);
-  topics.push(topic, `${topic}.dlq`);
-  subjects.push(await registerContractSchema(registry, topic, 'fleet.rental.events.v1-value'));
-  return topic;
-}
+const rentalTopic = (purpose: string) => bench.contractTopic(purpose, 'fleet.rental.events.v1-value');
 
 async function startLedger(topic: string, groupId: string, env: Record<string, string> = {}) {
   const workerEnv = testWorkerEnv({
@@ -67,17 +42,7 @@ async function startLedger(topic: string, groupId: string, env: Record<string, s
     LEDGER_GROUP_ID: groupId,
     ...env,
   });
-  const worker = await startWorker(createLedgerWorker(workerEnv), workerEnv);
-  workers.push(worker);
-  return worker;
-}
-
-async function encoded(topic: string, events: RentalEvent[]): Promise<TestRecord[]> {
-  const records: TestRecord[] = [];
-  for (const event of events) {
-    records.push({ key: rentalIdOf(event), value: await serde.encode(`${topic}-value`, event as never) });
-  }
-  return records;
+  return bench.start(createLedgerWorker(workerEnv), workerEnv);
 }
 
 describe('the rental ledger on Kafka and PostgreSQL', () => {
@@ -91,10 +56,10 @@ describe('the rental ledger on Kafka and PostgreSQL', () => {
       paymentId: randomUUID(),
       amountMinor: 1,
     });
-    await produceRecords(topic, await encoded(topic, [...good, resent, unknownPaymentRefund]));
+    await bench.produce(topic, [...good, resent, unknownPaymentRefund], rentalIdOf);
     const miskeyed = rentalEvents.started(randomUUID());
     await produceRecords(topic, [
-      { key: randomUUID(), value: await serde.encode(`${topic}-value`, miskeyed as never) },
+      { key: randomUUID(), value: await bench.serde.encode(`${topic}-value`, miskeyed as never) },
       { key: randomUUID(), value: Buffer.from('not avro at all') },
     ]);
 
@@ -146,7 +111,7 @@ describe('the rental ledger on Kafka and PostgreSQL', () => {
   it('pauses instead of dead-lettering while PostgreSQL cannot be reached', async () => {
     const topic = await rentalTopic('ledger-pg-down');
     const rentalId = randomUUID();
-    await produceRecords(topic, await encoded(topic, [rentalEvents.payment({ rentalId, amountMinor: 100 })]));
+    await bench.produce(topic, [rentalEvents.payment({ rentalId, amountMinor: 100 })], rentalIdOf);
     const unreachable = new URL(db.fresh.urls.app);
     unreachable.port = '1'; // nothing listens there: every connection is refused
     const worker = await startLedger(topic, uniqueGroup('ledger-pg-down'), {

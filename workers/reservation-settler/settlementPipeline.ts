@@ -5,6 +5,7 @@ import { GroupCommitBatcher } from '../runtime/batching/groupCommitBatcher.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { BreakerRegistry } from '../runtime/resilience/breakerRegistry.ts';
 import { createCircuitBreaker } from '../runtime/resilience/circuitBreaker.ts';
+import { resilienceLoggerFor } from '../runtime/resilience/resilienceLogger.ts';
 import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
 import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
@@ -49,7 +50,7 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
         timeoutMs: settings.statementTimeoutMs * 6,
         isFailure: isConnectionFailure,
         registry: deps.registry,
-        logger: (level, msg, fields) => logger[level](fields ?? {}, msg),
+        logger: resilienceLoggerFor(logger),
       },
     ),
   );

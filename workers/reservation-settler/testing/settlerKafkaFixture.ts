@@ -1,19 +1,8 @@
 import type { ReservationCommand, ReservationEvent } from '../../../schemas/generated/types.ts';
-import { AvroSerde } from '../../runtime/avro/avroSerde.ts';
-import { SchemaRegistryClient } from '../../runtime/avro/schemaRegistryClient.ts';
-import { loadSchemaRegistryConfig } from '../../runtime/avro/schemaRegistryConfig.ts';
-import {
-  createTopics,
-  deleteTopics,
-  produceRecords,
-  readAll,
-  recordCount,
-  testWorkerEnv,
-  uniqueName,
-} from '../../runtime/testing/kafkaTestKit.ts';
+import { produceRecords, readAll, recordCount, testWorkerEnv } from '../../runtime/testing/kafkaTestKit.ts';
 import { counterTotal } from '../../runtime/testing/metricsTestKit.ts';
-import { registerContractSchema } from '../../runtime/testing/schemaTestKit.ts';
-import { type RunningWorker, startWorker } from '../../runtime/worker/runWorker.ts';
+import { WorkerTestBench } from '../../runtime/testing/workerTestBench.ts';
+import type { RunningWorker } from '../../runtime/worker/runWorker.ts';
 import type { SettlementCommand } from '../settlementCommand.ts';
 import { createSettlerWorker } from '../settlerWorker.ts';
 import { commandValue } from './settlementCommands.ts';
@@ -39,30 +28,20 @@ export interface ReadEvent {
  * random topics, registers `<topic>-value` with the real .avsc files, starts settlers, produces
  * commands and reads events. `close()` stops and deletes everything it made.
  */
-export class SettlerKafkaFixture {
-  readonly registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
-  readonly serde = new AvroSerde({ source: this.registry });
-  private readonly topics: string[] = [];
-  private readonly subjects: string[] = [];
-  private readonly workers: RunningWorker<unknown>[] = [];
-
+export class SettlerKafkaFixture extends WorkerTestBench {
   /** Creates the commands topic (and its DLQ) with `partitions` partitions and an events topic. */
   async createTopics(purpose: string, partitions: number): Promise<SettlerTopicNames> {
-    const commands = uniqueName(`${purpose}-commands`);
-    const names = { commands, events: uniqueName(`${purpose}-events`), deadLetters: `${commands}.dlq` };
-    await createTopics([
-      { topic: names.commands, partitions },
-      { topic: names.deadLetters, partitions },
-      { topic: names.events, partitions },
-    ]);
-    this.topics.push(names.commands, names.deadLetters, names.events);
-    await this.registerLike(names.commands, 'fleet.reservation.commands.v1-value');
-    await this.registerLike(names.events, 'fleet.reservation.events.v1-value');
-    return names;
-  }
-
-  private async registerLike(topic: string, contractSubject: string): Promise<void> {
-    this.subjects.push(await registerContractSchema(this.registry, topic, contractSubject));
+    const commands = await this.contractTopic(
+      `${purpose}-commands`,
+      'fleet.reservation.commands.v1-value',
+      partitions,
+    );
+    const events = await this.contractTopic(
+      `${purpose}-events`,
+      'fleet.reservation.events.v1-value',
+      partitions,
+    );
+    return { commands, events, deadLetters: `${commands}.dlq` };
   }
 
   /** Starts a settler on these topics and database, in consumer group `groupId`. */
@@ -79,9 +58,7 @@ export class SettlerKafkaFixture {
       SETTLER_GROUP_ID: groupId,
       ...env,
     });
-    const worker = await startWorker(createSettlerWorker(workerEnv), workerEnv);
-    this.workers.push(worker as RunningWorker<unknown>);
-    return worker;
+    return this.start(createSettlerWorker(workerEnv), workerEnv);
   }
 
   /** Produces commands keyed by vehicle id, in order, and waits for every acknowledgement. */
@@ -123,16 +100,6 @@ export class SettlerKafkaFixture {
       });
     }
     return events.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-  }
-
-  /** Stops every settler, deletes topics and subjects, closes the registry client. */
-  async close(): Promise<void> {
-    for (const worker of this.workers.splice(0)) await worker.stop();
-    await deleteTopics(this.topics.splice(0));
-    for (const subject of this.subjects.splice(0)) {
-      await this.registry.deleteSubject(subject).catch(() => undefined);
-    }
-    this.registry.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Logger } from '../observability/logger.ts';
 /** Severity of a resilience log line; maps onto pino levels of the same name. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -9,3 +10,8 @@ export type ResilienceLogger = (level: LogLevel, msg: string, fields?: Record<st
 
 /** A logger that drops everything (the default when none is injected). */
 export const silentLogger: ResilienceLogger = () => {};
+
+/** A process logger seen as a ResilienceLogger, for breakers and caps: fields first, as pino wants them. */
+export function resilienceLoggerFor(logger: Pick<Logger, LogLevel>): ResilienceLogger {
+  return (level, msg, fields) => logger[level](fields ?? {}, msg);
+}

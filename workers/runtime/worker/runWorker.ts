@@ -25,6 +25,7 @@ import { readProducerSettings } from '../producer/producerSettings.ts';
 import { BreakerRegistry } from '../resilience/breakerRegistry.ts';
 import { DeadLetterCaps } from '../resilience/deadLetterCaps.ts';
 import { readDeadLetterCapsConfig } from '../resilience/deadLetterCapsConfig.ts';
+import { resilienceLoggerFor } from '../resilience/resilienceLogger.ts';
 import { CleanupStack } from './cleanupStack.ts';
 
 /** What a worker gets to build its handler with. */
@@ -125,7 +126,7 @@ export async function startWorker<V>(
       {
         registry,
         redisUrl: endpoints.redisUrl,
-        logger: (lvl, msg, fields) => logger[lvl](fields ?? {}, msg),
+        logger: resilienceLoggerFor(logger),
       },
     );
     await caps.start();
