@@ -65,6 +65,9 @@ async function main(): Promise<void> {
       -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
       -d "{\\"vehicleId\\":\\"$VEHICLE\\",\\"startsAt\\":\\"$(date -u -d '+1 day' +%Y-%m-%dT10:00:00Z)\\",\\"endsAt\\":\\"$(date -u -d '+2 day' +%Y-%m-%dT10:00:00Z)\\"}"
 
+  What alice was told:        curl -s 'http://127.0.0.1:${ports.notifyProvider}/v1/messages?to=alice'
+  Give the ledger some money:  npm run -s rentals -- --rentals 5   (docs/rental-ledger.md)
+
   Ctrl-C stops the fleet${startedHere.size ? ` and the stack services it started (${[...startedHere].join(', ')})` : ''}.
 `);
 }
