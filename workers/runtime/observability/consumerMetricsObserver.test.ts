@@ -71,6 +71,7 @@ describe('PartitionGaugeReporter', () => {
         inFlight: 2,
         lag: 10,
         oldestUnfinishedAgeMs: 1500,
+        uncommitted: 37,
       }),
       snapshot({ partition: 1, pausedFor: ['breaker', 'backpressure'], inFlight: 1 }),
     ]);
@@ -82,6 +83,10 @@ describe('PartitionGaugeReporter', () => {
     expect(text).toContain(
       'fleet_consumer_oldest_unfinished_age_seconds{topic="fleet.x.v1",partition="0",worker="w"} 1.5',
     );
+    expect(text).toContain(
+      'fleet_consumer_uncommitted_messages{topic="fleet.x.v1",partition="0",worker="w"} 37',
+    );
+    expect(text).not.toContain('fleet_consumer_uncommitted_messages{topic="fleet.x.v1",partition="1"');
     expect(text).toContain('fleet_consumer_paused_partitions{reason="breaker",worker="w"} 1');
     expect(text).toContain('fleet_consumer_paused_partitions{reason="dlq_cap",worker="w"} 0');
     expect(text).toContain('fleet_consumer_in_flight{worker="w"} 3');

@@ -73,6 +73,8 @@ export class PartitionGaugeReporter {
       m.queueDepth.set(labels, snapshot.unfinished);
       m.bufferedBytes.set(labels, snapshot.bufferedBytes);
       m.oldestUnfinishedAge.set(labels, snapshot.oldestUnfinishedAgeMs / 1000);
+      if (snapshot.uncommitted === undefined) m.uncommitted.remove(labels);
+      else m.uncommitted.set(labels, snapshot.uncommitted);
       if (snapshot.lag === undefined) m.lag.remove(labels);
       else m.lag.set(labels, snapshot.lag);
       for (const reason of snapshot.pausedFor)
@@ -84,6 +86,7 @@ export class PartitionGaugeReporter {
       m.queueDepth.remove(labels);
       m.bufferedBytes.remove(labels);
       m.oldestUnfinishedAge.remove(labels);
+      m.uncommitted.remove(labels);
       m.lag.remove(labels);
     }
     this.reported = current;

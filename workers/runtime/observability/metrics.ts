@@ -54,6 +54,7 @@ export interface ConsumerMetrics {
   pausedPartitions: Gauge<'reason'>;
   lag: Gauge<'topic' | 'partition'>;
   oldestUnfinishedAge: Gauge<'topic' | 'partition'>;
+  uncommitted: Gauge<'topic' | 'partition'>;
   assignedPartitions: Gauge<string>;
   workerDegraded: Gauge<'reason'>;
   breakerState: Gauge<'breaker'>;
@@ -166,6 +167,12 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     oldestUnfinishedAge: new Gauge({
       name: 'fleet_consumer_oldest_unfinished_age_seconds',
       help: 'Age of the oldest fetched record not yet finished (0 when none).',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    uncommitted: new Gauge({
+      name: 'fleet_consumer_uncommitted_messages',
+      help: 'Records received from the committable offset on, finished or not: what a restart would redo (pauses at CONSUMER_PARTITION_MAX_UNCOMMITTED).',
       labelNames: ['topic', 'partition'],
       registers,
     }),
