@@ -333,4 +333,86 @@ describe('ConsumerEngine races (fake client)', () => {
     expect(engine.snapshot()[0]!.unfinished).toBe(0);
     expect(errors).toEqual(['bookkeeping failed after the message was finished']);
   });
+
+  it('an observer throwing after a dead letter was published does not publish it again', async () => {
+    const deadLettered: number[] = [];
+    let broken = true;
+    const errors: string[] = [];
+    const engine = engineOnFake(
+      async () => {
+        throw new PermanentError('never valid');
+      },
+      { retryMaxMs: 50 },
+      {
+        deadLetters: { publish: async (input) => void deadLettered.push(input.offset) },
+        logger: recordingLogger(errors),
+        observer: {
+          ...silentObserver,
+          deadLettered: () => {
+            if (!broken) return;
+            broken = false;
+            throw new Error('observer bug');
+          },
+        },
+      },
+    );
+    await engine.start();
+    client().produce(0, records('p', ['poison', 'after']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => engine.snapshot()[0]?.committable === 2, 5000, 'the watermark past both');
+    await sleep(100); // a second publish, if any, would come after the retry wait
+    expect(deadLettered).toEqual([0, 1]);
+    expect(errors).toEqual(['bookkeeping failed after the message was finished']);
+  });
+
+  it('a drain converges as soon as a message waiting to run again is given up', async () => {
+    const { dlqGate } = gateAnswering(async () => {
+      throw new Error('caps broken');
+    });
+    const engine = engineOnFake(
+      async () => {
+        throw new PermanentError('never valid');
+      },
+      { retryMaxMs: 200 },
+      { dlqGate, deadLetters: { publish: async () => {} } },
+    );
+    await engine.start();
+    client().produce(0, records('p', ['poison']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => engine.inFlight === 1, 5000, 'the message in flight');
+    await sleep(20);
+    // Its retry wait (200 ms) ends long before this drain's timeout: the drain must see the slot free.
+    expect(await engine.drain(10_000)).toBe(true);
+    expect(engine.inFlight).toBe(0);
+  });
+
+  it("a revoke wakes a message waiting to run again, so its key's next message runs at once when reassigned", async () => {
+    let first = true;
+    const { dlqGate } = gateAnswering(async () => {
+      await sleep(50);
+      throw new Error('caps broken');
+    });
+    const handled: number[] = [];
+    const engine = engineOnFake(
+      async (message) => {
+        if (first) {
+          first = false;
+          throw new PermanentError('never valid');
+        }
+        handled.push(message.offset);
+      },
+      // Far longer than the wait below: only a wake-up on revoke lets the key run again in time.
+      { retryMaxMs: 60_000 },
+      { dlqGate, deadLetters: { publish: async () => {} } },
+    );
+    await engine.start();
+    client().produce(0, records('p', ['poison', 'next']));
+    client().rebalance(ASSIGN, 0);
+    await sleep(20);
+    client().rebalance(REVOKE, 0);
+    await until(() => engine.snapshot().length === 0, 5000, 'the revoke');
+    client().rebalance(ASSIGN, 0);
+    await until(() => handled.length >= 2, 10_000, 'both messages handled by the next assignment');
+    expect(handled).toEqual([0, 1]);
+  });
 });

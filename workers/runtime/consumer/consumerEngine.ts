@@ -128,6 +128,8 @@ interface PartitionState {
   dependencyFailures: number;
   /** Timers acting on this assignment of the partition; cleared on revoke and on stop. */
   readonly timers: Set<NodeJS.Timeout>;
+  /** Aborted on revoke: wakes messages of this assignment that wait to run again (retryLater). */
+  readonly revoked: AbortController;
 }
 
 /**
@@ -630,6 +632,8 @@ export class ConsumerEngine<V = unknown> {
     if (!verdict.admitted) return this.keepForDeadLetterCap(envelope, state, description, verdict.reason);
     if (!(await this.publishDeadLetter(envelope, error))) return this.retryLater(envelope);
     // Published: the offset is done even if a revoke came meanwhile (finish() ignores a stale epoch).
+    // Finished before anything that could throw, so a published dead letter is never published again.
+    this.finish(envelope, state, 'dead_lettered', started);
     this.observer.deadLettered(record.topic, description.code);
     this.logger.warn(
       {
@@ -643,7 +647,6 @@ export class ConsumerEngine<V = unknown> {
       },
       'message dead-lettered',
     );
-    this.finish(envelope, state, 'dead_lettered', started);
   }
 
   private pauseForDependency(
@@ -663,15 +666,17 @@ export class ConsumerEngine<V = unknown> {
     );
     envelope.attempts = Math.max(0, envelope.attempts - 1);
     this.scheduler.hold(state.id);
-    this.setPaused(state, 'breaker', true);
     this.requeue(envelope);
     const dependency = error.dependency;
-    if (this.worker.dependsOn?.includes(dependency) && this.deps.breakers?.anyOpen([dependency])) return; // the breaker's half-open probe resumes it
-    // No breaker watches this dependency (e.g. the schema registry): probe again after a growing delay.
-    state.dependencyFailures++;
-    this.schedulePartitionTimer(state, this.backoff(state.dependencyFailures), () =>
-      this.maybeReleaseBreakerHold(state),
-    );
+    // No breaker watches this dependency (e.g. the schema registry): probe again after a growing
+    // delay. Scheduled before setPaused, whose observer call must not be able to skip it.
+    if (!(this.worker.dependsOn?.includes(dependency) && this.deps.breakers?.anyOpen([dependency]))) {
+      state.dependencyFailures++;
+      this.schedulePartitionTimer(state, this.backoff(state.dependencyFailures), () =>
+        this.maybeReleaseBreakerHold(state),
+      );
+    }
+    this.setPaused(state, 'breaker', true);
   }
 
   private keepForDeadLetterCap(
@@ -731,12 +736,16 @@ export class ConsumerEngine<V = unknown> {
   // Keeps the message at the head of its lane, its key blocked while other keys flow, and runs it
   // again after CONSUMER_RETRY_MAX_MS — unless this member no longer owns its partition by then.
   private async retryLater(envelope: Envelope): Promise<void> {
-    // Aborted by stop(): then the ownership check below gives the message up.
-    await sleep(this.options.retryMaxMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
     const state = this.partitions.get(envelope.partitionId);
     if (!state || !this.owns(state, envelope)) return this.giveUp(envelope);
+    // Woken early by stop() or by a revoke of the partition: the ownership check then gives it up,
+    // instead of holding a slot (and its key's lane) for the rest of the wait.
+    const wake = AbortSignal.any([this.abort.signal, state.revoked.signal]);
+    await sleep(this.options.retryMaxMs, undefined, { signal: wake }).catch(() => undefined);
+    if (!this.owns(state, envelope)) return this.giveUp(envelope);
     this.requeue(envelope);
     this.scheduler.pump();
+    this.notifyIdle();
   }
 
   // This member no longer owns the message (revoke, stop): its offset stays unfinished, so the
@@ -744,6 +753,8 @@ export class ConsumerEngine<V = unknown> {
   private giveUp(envelope: Envelope): void {
     this.completeSlot(envelope);
     this.scheduler.pump();
+    // The slot may have been the last one a drain or a revoke waits for.
+    this.notifyIdle();
   }
 
   private completeSlot(envelope: Envelope): void {
@@ -915,6 +926,7 @@ export class ConsumerEngine<V = unknown> {
           revoking: false,
           dependencyFailures: 0,
           timers: new Set(),
+          revoked: new AbortController(),
         });
       }
       if (cooperative) consumer.incrementalAssign(assignment);
@@ -956,6 +968,7 @@ export class ConsumerEngine<V = unknown> {
       // Queued messages are given up (never finished, so never committed past): the next owner consumes them.
       state.revoking = true;
       this.clearPartitionTimers(state);
+      state.revoked.abort();
       this.scheduler.dropPartition(state.id);
     }
     if (!lost && this.lifecycle !== 'stopping') await this.finishRevoke(revoked);

@@ -25,6 +25,11 @@ describe('readConsumerOptions: CONSUMER_PARTITION_MAX_UNCOMMITTED', () => {
     expect(read({}, { partitionMaxUncommitted: 7000 }).partitionMaxUncommitted).toBe(7000);
   });
 
+  it("raises a worker's default below an unfinished bound the environment raised", () => {
+    const options = read({ CONSUMER_PARTITION_MAX_MESSAGES: '9000' }, { partitionMaxUncommitted: 7000 });
+    expect(options.partitionMaxUncommitted).toBe(9000);
+  });
+
   it('refuses a bound below the unfinished one (it would replace it) with a ConfigError naming the variable', () => {
     const env = { CONSUMER_PARTITION_MAX_MESSAGES: '1000', CONSUMER_PARTITION_MAX_UNCOMMITTED: '999' };
     expect(() => read(env)).toThrow(ConfigError);

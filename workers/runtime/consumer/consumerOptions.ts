@@ -88,11 +88,15 @@ export function readConsumerOptions(
     partitionMaxMessages,
     partitionMaxBytes: reader.int('CONSUMER_PARTITION_MAX_BYTES', d.partitionMaxBytes, { min: 1024 }),
     // Received-past-the-watermark counts unfinished messages too, so a bound below the unfinished one
-    // would silently replace it: refuse it instead.
-    partitionMaxUncommitted: reader.int(
-      'CONSUMER_PARTITION_MAX_UNCOMMITTED',
-      defaults.partitionMaxUncommitted ?? partitionMaxMessages * 10,
-      { min: partitionMaxMessages },
+    // would silently replace it: refused when set so, and a worker's lower default is raised to it
+    // (the reader checks the range of what the environment sets, not of a default).
+    partitionMaxUncommitted: Math.max(
+      partitionMaxMessages,
+      reader.int(
+        'CONSUMER_PARTITION_MAX_UNCOMMITTED',
+        defaults.partitionMaxUncommitted ?? partitionMaxMessages * 10,
+        { min: partitionMaxMessages },
+      ),
     ),
     processMaxMessages: reader.int('CONSUMER_PROCESS_MAX_MESSAGES', d.processMaxMessages, { min: 2 }),
     processMaxBytes: reader.int('CONSUMER_PROCESS_MAX_BYTES', d.processMaxBytes, { min: 1024 }),
