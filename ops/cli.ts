@@ -6,6 +6,7 @@ import { runSchemasCommand, runTopicsCommand } from './commands/delegatedCommand
 import { dlqUsage, runDlqCommand } from './commands/dlqCommand.ts';
 import { groupUsage, runGroupCommand } from './commands/groupCommand.ts';
 import { lagUsage, runLagCommand } from './commands/lagCommand.ts';
+import { ledgerUsage, runLedgerCommand } from './commands/ledgerCommand.ts';
 import { pendingUsage, runPendingCommand } from './commands/pendingCommand.ts';
 import { runTokenCommand, tokenUsage } from './commands/tokenCommand.ts';
 import { runWorkerCommand, workerUsage } from './commands/workerCommand.ts';
@@ -17,6 +18,7 @@ export const usage = `usage: npm run -s ops -- <command> [options]    (or: node 
   group reset-offsets     move a stopped group's offsets to a point in time
   worker resume-dlq       tell a worker to resume dead-lettering after its DLQ cap
   pending                 reservation requests still pending, and what the relay re-produced
+  ledger [--rental ID]    the rental ledger's trial balance, or one rental's events and postings
   topics plan|apply       the topic catalog tool (topics/)
   schemas check|register  the schema tool (schemas/)
   token                   a development JWT for the local ingress
@@ -34,6 +36,7 @@ const usages: Record<string, string> = {
   group: groupUsage,
   worker: workerUsage,
   pending: pendingUsage,
+  ledger: ledgerUsage,
   token: tokenUsage,
 };
 
@@ -67,6 +70,8 @@ export async function runOpsCli(
         return await runWorkerCommand(rest, io);
       case 'pending':
         return await runPendingCommand(rest, io);
+      case 'ledger':
+        return await runLedgerCommand(rest, io);
       case 'topics':
         return await runTopicsCommand(rest, io);
       case 'schemas':

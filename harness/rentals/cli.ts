@@ -25,9 +25,7 @@ try {
   const emitted = await emitRentalEvents(loadOpsConfig(process.env), values.topic, rentals);
   console.log(`${emitted.events} rental events for ${rentals} rentals written to ${values.topic}`);
   console.log(`they move ${emitted.netMinor} EUR minor units net into assets:payment_clearing`);
-  console.log(
-    `trial balance: psql postgres://fleetstream_readonly@127.0.0.1:5432/fleetstream -c 'SELECT * FROM fleet.ledger_account_balances'`,
-  );
+  console.log('the ledger books them within seconds: npm run -s ops -- ledger   (the trial balance)');
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `rentals: ${(error as Error).message}`);
   process.exit(1);

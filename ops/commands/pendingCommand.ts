@@ -1,8 +1,5 @@
-import pg from 'pg';
-import { DatabaseOperationError } from '../../db/pgErrors.ts';
-import { EnvReader } from '../../workers/runtime/config/envReader.ts';
-import { readStackEndpoints } from '../../workers/runtime/config/stackEndpoints.ts';
 import { type CliIo, exitCodes, formatTable, parseCommand, parseInteger, UsageError } from '../cliSupport.ts';
+import { withReadOnlyDatabase } from '../readOnlyDatabase.ts';
 
 export const pendingUsage = `usage: ops pending [--older-than SECONDS] [--limit N]
 
@@ -35,32 +32,22 @@ export async function runPendingCommand(argv: readonly string[], io: CliIo): Pro
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const olderThan = parseInteger('older-than', values['older-than'] ?? '60', 0, 31_536_000);
   const limit = parseInteger('limit', values.limit ?? '20', 1, 1000);
-  const reader = new EnvReader(io.env);
-  const { databaseUrl } = readStackEndpoints(reader);
-
-  // Read-only by construction: an operator's look must never change what it looks at.
-  const client = new pg.Client({
-    connectionString: databaseUrl,
-    options: '-c default_transaction_read_only=on',
-    connectionTimeoutMillis: 5000,
-    application_name: 'fleetstream-ops',
-  });
-  let summary: { pending: number; stale: number; relayed: number };
-  let rows: PendingRow[];
-  try {
-    await client.connect();
-    summary = (
-      await client.query<{ pending: number; stale: number; relayed: number }>(
-        `SELECT count(*)::int AS pending,
+  const { summary, rows } = await withReadOnlyDatabase(
+    io.env,
+    'reading pending reservation requests',
+    async (client) => ({
+      summary: (
+        await client.query<{ pending: number; stale: number; relayed: number }>(
+          `SELECT count(*)::int AS pending,
                 count(*) FILTER (WHERE created_at < now() - make_interval(secs => $1))::int AS stale,
                 count(*) FILTER (WHERE relay_count > 0)::int AS relayed
            FROM fleet.reservation_requests WHERE status = 'pending'`,
-        [olderThan],
-      )
-    ).rows[0]!;
-    rows = (
-      await client.query<PendingRow>(
-        `SELECT reservation_id, vehicle_id,
+          [olderThan],
+        )
+      ).rows[0]!,
+      rows: (
+        await client.query<PendingRow>(
+          `SELECT reservation_id, vehicle_id,
                 extract(epoch FROM now() - created_at)::float8 AS age_s,
                 relay_count,
                 extract(epoch FROM now() - relayed_at)::float8 AS relayed_ago_s
@@ -68,14 +55,11 @@ export async function runPendingCommand(argv: readonly string[], io: CliIo): Pro
           WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
           ORDER BY created_at
           LIMIT $2`,
-        [olderThan, limit],
-      )
-    ).rows;
-  } catch (error) {
-    throw new DatabaseOperationError('reading pending reservation requests', error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+          [olderThan, limit],
+        )
+      ).rows,
+    }),
+  );
   io.out(
     `${summary.pending} pending, ${summary.stale} pending for more than ${olderThan} s, ${summary.relayed} re-produced by the relay`,
   );
