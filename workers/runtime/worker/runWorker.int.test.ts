@@ -13,6 +13,7 @@ import {
   deleteTopics,
   produceRecords,
   readAll,
+  testWorkerEnv,
   uniqueName,
   waitUntil,
 } from '../testing/kafkaTestKit.ts';
@@ -65,16 +66,9 @@ async function produceProbes(topic: string, probes: Probe[], partition?: number)
   await produceRecords(topic, records);
 }
 
+/** A test worker's environment with this file's shorter retry ceiling. */
 function testEnv(overrides: Record<string, string>): Record<string, string | undefined> {
-  return {
-    ...process.env,
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'silent',
-    CONSUMER_COMMIT_INTERVAL_MS: '100',
-    CONSUMER_RETRY_MIN_MS: '20',
-    CONSUMER_RETRY_MAX_MS: '100',
-    ...overrides,
-  };
+  return testWorkerEnv({ CONSUMER_RETRY_MAX_MS: '100', ...overrides });
 }
 
 async function start<V>(module: WorkerModule<V>, env: Record<string, string>): Promise<RunningWorker<V>> {
