@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { DatabaseOperationError, sqlStateOf, sqlStates } from '../../db/pgErrors.ts';
+import { DatabaseOperationError, sqlStates } from '../../db/pgErrors.ts';
 import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
 import { PermanentError, RetriableError } from '../runtime/errors/processingErrors.ts';
 import { creditedAccountFor } from './chartOfAccounts.ts';
@@ -260,22 +260,23 @@ async function insertUnique(
   check?: { constraint: string; refusal: () => LedgerRefusalError },
 ): Promise<void> {
   try {
-    await client.query(text, values);
+    await query(client, operation, text, values);
   } catch (error) {
+    const { sqlState, cause } = error as DatabaseOperationError;
     if (
       check &&
-      sqlStateOf(error) === sqlStates.checkViolation &&
-      (error as { constraint?: unknown }).constraint === check.constraint
+      sqlState === sqlStates.checkViolation &&
+      (cause as { constraint?: unknown }).constraint === check.constraint
     ) {
       throw check.refusal();
     }
-    if (sqlStateOf(error) === sqlStates.uniqueViolation) {
+    if (sqlState === sqlStates.uniqueViolation) {
       throw new RetriableError(`${operation}: recorded concurrently under another event; retrying`, {
-        cause: error,
+        cause,
         code: 'LEDGER_CONCURRENT_RECORD',
       });
     }
-    throw new DatabaseOperationError(operation, error);
+    throw error;
   }
 }
 
