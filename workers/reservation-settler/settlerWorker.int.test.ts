@@ -74,6 +74,17 @@ describe('the reservation settler on Kafka and PostgreSQL', () => {
     await kafka.produceRaw(topics.commands, [
       { key: 'not-the-vehicle', value: await kafka.encodeCommand(topics.commands, commandValue(miskeyed)) },
     ]);
+    // A command that carries the ingress's trace context: its decision event continues that trace.
+    const traceId = randomUUID().replaceAll('-', '');
+    const traced = requestCommand({ vehicleId: db.vehicles[4]!, fromHour: 0, toHour: 1 });
+    await kafka.produceRaw(topics.commands, [
+      {
+        key: traced.vehicleId,
+        value: await kafka.encodeCommand(topics.commands, commandValue(traced)),
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      },
+    ]);
+    all.push(traced);
 
     const groupId = uniqueGroup('settler');
     await kafka.startSettler(topics, db.fresh.urls.app, groupId);
@@ -110,6 +121,12 @@ describe('the reservation settler on Kafka and PostgreSQL', () => {
       const [type, fields] = payloadOf(read);
       expect(read.key).toBe(fields.vehicleId);
       expect(read.eventIdHeader).toBe(read.event.eventId);
+      // The traced command's event continues its trace; the others start a root of their own.
+      const expectedTrace =
+        read.event.causationId === traced.commandId
+          ? `00-${traceId}-00f067aa0ba902b7-01`
+          : /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/;
+      expect(read.traceparent).toMatch(expectedTrace);
       if (type === 'ReservationCancelled' || fields.rejectedRequest === 'cancellation') continue;
       const decision = stored.get(fields.reservationId as string);
       expect(decision?.eventId).toBe(read.event.eventId);

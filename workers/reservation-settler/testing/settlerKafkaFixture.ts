@@ -20,6 +20,8 @@ export interface ReadEvent {
   partition: number;
   offset: number;
   eventIdHeader: string | undefined;
+  /** The W3C trace context the settler wrote (it continues the command's trace). */
+  traceparent: string | undefined;
   event: ReservationEvent;
 }
 
@@ -73,8 +75,11 @@ export class SettlerKafkaFixture extends WorkerTestBench {
     await produceRecords(topic, records);
   }
 
-  /** Produces raw records (for commands that break the contract). */
-  produceRaw(topic: string, records: { key: string; value: Buffer }[]): Promise<void> {
+  /** Produces raw records (commands that break the contract, or carry headers of their own). */
+  produceRaw(
+    topic: string,
+    records: { key: string; value: Buffer; headers?: Record<string, string> }[],
+  ): Promise<void> {
     return produceRecords(topic, records);
   }
 
@@ -96,6 +101,7 @@ export class SettlerKafkaFixture extends WorkerTestBench {
         partition: record.partition,
         offset: record.offset,
         eventIdHeader: record.headers['event-id'],
+        traceparent: record.headers.traceparent,
         event: (await this.serde.decode(record.value!)) as ReservationEvent,
       });
     }

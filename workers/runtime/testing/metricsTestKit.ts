@@ -8,7 +8,8 @@ async function metricSamples(
   worker: WithRegistry,
   name: string,
 ): Promise<{ sampleName: string; value: number }[]> {
-  const metric = (await worker.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  // One metric, not the whole registry: benchmarks poll this while the worker they time runs.
+  const metric = await worker.registry.getSingleMetric(name)?.get();
   return (metric?.values ?? []).map((v) => ({
     sampleName: (v as { metricName?: string }).metricName ?? name,
     value: v.value,
