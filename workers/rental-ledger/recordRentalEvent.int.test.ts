@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilSessionsWaitForLocks } from '../../db/testing/lockWaits.ts';
 import { sqlStateOfRejection } from '../../db/testing/sqlState.ts';
 import type { RentalEvent } from '../../schemas/generated/types.ts';
 import { toLedgerEvent } from './ledgerEvent.ts';
@@ -40,18 +41,6 @@ async function refusalOf(recording: Promise<LedgerRecord>): Promise<string> {
     return (error as LedgerRefusalError).code;
   }
   throw new Error('the event was recorded, not refused');
-}
-
-/** Waits until one of this database's sessions waits for a row lock. */
-async function waitForLockWait(pool: pg.Pool): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    const { rowCount } = await pool.query(
-      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (rowCount) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('no session started waiting for a lock');
 }
 
 describe('recordRentalEvent on PostgreSQL', () => {
@@ -184,7 +173,7 @@ describe('recordRentalEvent on PostgreSQL', () => {
       ]);
       const second = record(rentalEvents.refund({ rentalId, paymentId, amountMinor: 6_000 }));
       second.catch(() => undefined); // inspected below, after the other transaction ends
-      await waitForLockWait(db.app);
+      await untilSessionsWaitForLocks(db.app);
       await other.query('COMMIT');
       // It read 10,000 refundable, then found 4,000 when its refund reached the payment's row.
       expect(await refusalOf(second)).toBe('REFUND_EXCEEDS_PAYMENT');

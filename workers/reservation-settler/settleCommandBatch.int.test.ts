@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../db/pool.ts';
 import { decideReservationRequests } from '../../db/queries/settlement/decideReservationRequests.ts';
@@ -9,6 +8,7 @@ import {
   settleMatchingPendingRequests,
 } from '../../db/queries/settlement/settleMatchingPendingRequests.ts';
 import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
+import { untilSessionsWaitForLocks } from '../../db/testing/lockWaits.ts';
 import { matchingRequestInput, settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { ReservationRequestCommand } from './settlementCommand.ts';
@@ -129,15 +129,7 @@ describe('the one-statement fast path (settleMatchingPendingRequests)', () => {
       ]);
       const fast = settleMatchingPendingRequests(db.app, decidingNow(), [inputOf(command)]);
       // The fast statement must be waiting for the owner's row lock before the owner commits.
-      for (let waited = 0; ; waited += 20) {
-        const waiting = await db.app.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH proposed%claimed%'`,
-        );
-        if (waiting.rows[0].n === 1) break;
-        if (waited > 10_000) throw new Error('the fast statement never waited for the row lock');
-        await sleep(20);
-      }
+      await untilSessionsWaitForLocks(db.app, { queryLike: 'WITH proposed%claimed%' });
       await owner.query('COMMIT');
       expect(await fast).toEqual([]);
     } finally {

@@ -3,7 +3,9 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../db/pool.ts';
 import { inReadCommittedTransaction } from '../../db/readCommittedTransaction.ts';
+import { untilSessionsWaitForLocks } from '../../db/testing/lockWaits.ts';
 import { PermanentError } from '../runtime/errors/processingErrors.ts';
+import { recoveringBatchSettler } from './recoveringBatchSettler.ts';
 import { settleCommandBatch } from './settleCommandBatch.ts';
 import type { CommandResult, Settlement } from './settlement.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
@@ -408,6 +410,78 @@ describe.each(settlementPaths)('through $name', (under) => {
       } finally {
         await other.end();
       }
+    });
+  });
+
+  describe('the new owner waiting for a zombie that settles the same reservation', () => {
+    /**
+     * A settler that lost its partitions (the zombie) settles `zombieCommands` in a transaction it
+     * keeps open; the new owner settles `ownerCommands` through the path under test (with the
+     * pipeline's batch recovery) and waits for the zombie's locks; then the zombie commits.
+     */
+    async function ownerAfterZombie(
+      zombieCommands: SettlementCommand[],
+      ownerCommands: SettlementCommand[],
+    ): Promise<{ zombie: Settlement[]; owner: CommandResult[]; recoveries: unknown[] }> {
+      const zombiePool = createPool({
+        connectionString: db.fresh.urls.app,
+        applicationName: 'zombie',
+        max: 1,
+      });
+      const zombie = await zombiePool.connect();
+      try {
+        await zombie.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+        const zombieSettled = (await settleReservationBatch(zombie, zombieCommands, clock)).map(settled);
+        const recoveries: unknown[] = [];
+        const owner = recoveringBatchSettler(
+          (commands) => settle(commands),
+          { attempts: 3, retryDelayMs: 5 },
+          (_kind, error) => recoveries.push(error),
+        )(ownerCommands);
+        await untilSessionsWaitForLocks(db.app);
+        await zombie.query('COMMIT');
+        return { zombie: zombieSettled, owner: await owner, recoveries };
+      } finally {
+        zombie.release();
+        await zombiePool.end();
+      }
+    }
+
+    it("announces the zombie's cancellation for a second cancellation that waited for it", async () => {
+      const booking = requestCommand({ vehicleId: vehicle(30), fromHour: 0, toHour: 4 });
+      await settleOne(booking);
+      const first = cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(30) });
+      const second = cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(30) });
+      const { zombie, owner } = await ownerAfterZombie([first], [second]);
+      expect(zombie[0]!.outcome).toBe('cancelled');
+      // The same event as the first cancellation's, now and on every replay of either command.
+      expect(settled(owner[0]).event).toEqual(zombie[0]!.event);
+      expect((await settleOne(second)).event).toEqual(zombie[0]!.event);
+      expect((await settleOne(first)).event).toEqual(zombie[0]!.event);
+    });
+
+    it('cancels a request the zombie was confirming, on the first try', async () => {
+      const booking = requestCommand({ vehicleId: vehicle(31), fromHour: 0, toHour: 4 });
+      await recordPendingRequests(db.app, [booking]);
+      const cancel = cancellationCommand({ reservationId: booking.reservationId, vehicleId: vehicle(31) });
+      const { zombie, owner, recoveries } = await ownerAfterZombie([booking], [cancel]);
+      expect(zombie[0]!.outcome).toBe('confirmed');
+      expect(settled(owner[0]).outcome).toBe('cancelled');
+      // It saw the booking the zombie committed: released it, no rollback and rerun needed.
+      expect(recoveries).toEqual([]);
+      const row = await db.app.query(
+        `SELECT r.status, b.status AS booking FROM fleet.reservation_requests r
+           JOIN fleet.reservations b ON b.id = r.reservation_id WHERE r.reservation_id = $1`,
+        [booking.reservationId],
+      );
+      expect(row.rows[0]).toEqual({ status: 'cancelled', booking: 'cancelled' });
+    });
+
+    it("replays the zombie's refusal of a cancellation of an unknown reservation instead of dead-lettering it", async () => {
+      const cancel = cancellationCommand({ reservationId: randomUUID(), vehicleId: vehicle(32) });
+      const { zombie, owner } = await ownerAfterZombie([cancel], [cancel]);
+      expect(zombie[0]!.reason).toBe('not_found');
+      expect(settled(owner[0])).toMatchObject({ replayed: true, event: zombie[0]!.event });
     });
   });
 });

@@ -129,6 +129,7 @@ describe('the settler pool', () => {
     const ids = uuidArray([randomUUID(), randomUUID()]);
     const plans = [
       await cachedPlan('settlement.lock_reservation_requests', [ids]),
+      await cachedPlan('settlement.read_locked_reservation_requests', [ids]),
       await cachedPlan('settlement.decide_reservation_requests', [
         `now()`,
         ids,

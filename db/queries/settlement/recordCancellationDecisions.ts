@@ -83,6 +83,10 @@ export async function recordCancellationDecisions(
          SELECT d.command_id, d.reservation_id, d.customer_id, d.vehicle_id, d.outcome, d.reason, d.event_id,
                 d.correlation_id, $1::timestamptz, d.decided_partition, d.decided_offset
            FROM decided d
+         -- A refusal locks no inbox row, so two replicas (a rebalance) can refuse the same command at
+         -- once: the second waits for the first's insert and records nothing; the caller sees a
+         -- decision missing, rolls back and, on the rerun, replays the first one's event.
+         ON CONFLICT (command_id) DO NOTHING
          RETURNING *
        )
        SELECT ${cancellationDecisionColumns},
