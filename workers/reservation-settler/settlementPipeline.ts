@@ -33,6 +33,13 @@ export interface SettlementPipelineDeps {
   clock: SettlementClock;
 }
 
+/**
+ * Round trips of one batch at most, each bounded by the statement timeout: the fast path, then
+ * BEGIN, lock, read, record missing requests, lock and read those, find and record
+ * cancellations, decide, COMMIT (settleCommandBatch, settleReservationBatch).
+ */
+const mostStatementsPerBatch = 11;
+
 /** Composes the settlement path; the worker's handler and the P3 benchmark both settle through it. */
 export function createSettlementPipeline(deps: SettlementPipelineDeps): SettlementPipeline {
   const { pool, settings, metrics, logger } = deps;
@@ -45,9 +52,10 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
           onFastDecisions: (count) => metrics.countFastPathDecisions(count),
         }),
       {
-        // A batch runs at most six statements, each bounded by the statement timeout: the
-        // breaker's own timeout only catches a connection that hangs without an error.
-        timeoutMs: settings.statementTimeoutMs * 6,
+        // The breaker's own timeout only catches a connection that hangs without an error: it
+        // must never cut a batch whose statements are all within the statement timeout, or the
+        // batch would be rerun while its first run still holds (and may commit) its locks.
+        timeoutMs: settings.statementTimeoutMs * mostStatementsPerBatch,
         isFailure: isConnectionFailure,
         registry: deps.registry,
         logger: resilienceLoggerFor(logger),
