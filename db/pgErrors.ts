@@ -56,12 +56,15 @@ export function isRetriablePgError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && retriableNodeCodes.has(code)) return true;
-  // pg reports a socket that closed mid-query, and pg-pool an exhausted pool (no connection free
-  // within connectionTimeoutMillis), as plain Errors without a code: both are overload, not bugs.
+  // pg reports a socket that closed mid-query, a server that stopped answering (query_timeout), and
+  // pg-pool an exhausted pool (no connection free within connectionTimeoutMillis), as plain Errors
+  // without a code: outage or overload, not bugs.
   const message = (error as { message?: unknown }).message;
   return (
     typeof message === 'string' &&
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout/i.test(
+      message,
+    )
   );
 }
 

@@ -4,6 +4,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFreshDatabase, type FreshDatabase } from '../../db/testing/freshDatabase.ts';
 import type { IngressService } from './ingressService.ts';
+import { encodeReservationCursor } from './routes/cursors.ts';
 import { IngressTestEnvironment, seededVehicleIds } from './testing/ingressTestKit.ts';
 import { metricSample } from './testing/metricSample.ts';
 
@@ -173,6 +174,11 @@ describe('function-level authorization (OWASP API5)', () => {
     );
     expect(new Set(ids).size).toBe(3);
     problem(await get(`${url}?cursor=bogus`, admin), 400, 'validation');
+    // A forged cursor of the right shape but no real instant: refused as a cursor, never a 500.
+    for (const createdAt of ['2030-13-45T10:00:00.000000Z', '0000-01-01T00:00:00.000000Z']) {
+      const forged = encodeReservationCursor({ createdAt, reservationId: ids[0]! });
+      problem(await get(`${url}?cursor=${forged}`, admin), 400, 'validation');
+    }
   });
 });
 
@@ -276,6 +282,20 @@ describe('ops routes', () => {
       status: 'ready',
       checks: { database: { ok: true }, rateLimiter: { ok: true, mode: 'shared' }, producer: { ok: true } },
     });
+  });
+
+  it('says which check fails on /readyz but keeps the cause (addresses, errors) in the log', async () => {
+    const { service: cutOff, log } = await world.start({
+      DATABASE_URL: 'postgres://fleetstream_app@127.0.0.1:1/fleetstream',
+    });
+    const ready = await cutOff.ingress.app.inject({ method: 'GET', url: '/readyz' });
+    const body = problem(ready, 503, 'not-ready');
+    expect(body.checks.database).toEqual({
+      ok: false,
+      reason: 'the database did not answer the readiness probe',
+    });
+    expect(ready.body).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|connect/);
+    expect(JSON.stringify(log.withMessage('readiness: the database probe failed'))).toMatch(/ECONNREFUSED/);
   });
 
   it('does not consume rate-limit quota on probes', async () => {

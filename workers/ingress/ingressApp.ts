@@ -267,7 +267,11 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
       }
       const result = await withTimeout(store.ping(), databaseProbeTimeoutMs).then(
         (): ReadinessResult => ({ ok: true }),
-        (error: unknown): ReadinessResult => ({ ok: false, reason: `database: ${(error as Error).message}` }),
+        (error: unknown): ReadinessResult => {
+          // /readyz answers anyone who can reach it: the cause (addresses, SQL errors) goes to the log.
+          logger.warn({ err: (error as Error).message }, 'readiness: the database probe failed');
+          return { ok: false, reason: 'the database did not answer the readiness probe' };
+        },
       );
       lastDatabaseProbe = { at: performance.now(), result };
       return result;

@@ -31,13 +31,28 @@ export function encodeReservationCursor(position: { createdAt: string; reservati
 
 const createdAtPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
+/**
+ * A timestamp of the cursor's shape that names a real instant PostgreSQL accepts: month 13,
+ * 30 February, hour 99 or year 0 are a forged cursor (400), not a database error (500).
+ */
+function isCalendarInstant(createdAt: string): boolean {
+  if (!createdAtPattern.test(createdAt)) return false;
+  const ms = Date.parse(createdAt);
+  // Rounding to whole seconds on both sides: Date keeps milliseconds, the cursor microseconds.
+  return (
+    Number.isFinite(ms) &&
+    new Date(ms).getUTCFullYear() >= 1 &&
+    new Date(ms).toISOString().slice(0, 19) === createdAt.slice(0, 19)
+  );
+}
+
 /** The position a reservation cursor stands for. */
 export function decodeReservationCursor(cursor: string): { createdAt: string; reservationId: string } {
   const text = decodeBase64Url(cursor);
   const match = text === undefined ? null : /^r1:([^|]+)\|(.+)$/.exec(text);
   const createdAt = match?.[1];
   const reservationId = match?.[2];
-  if (!createdAt || !reservationId || !createdAtPattern.test(createdAt) || !uuidPattern.test(reservationId)) {
+  if (!createdAt || !reservationId || !isCalendarInstant(createdAt) || !uuidPattern.test(reservationId)) {
     throw invalidCursor();
   }
   return { createdAt, reservationId: reservationId.toLowerCase() };
