@@ -74,6 +74,9 @@ export interface IngressApp {
   relay: PendingRelay;
 }
 
+/** Fastify's keep-alive timeout (72 s, above common load-balancer idle limits) plus a margin. */
+const silentConnectionTimeoutMs = 80_000;
+
 /** How long a readiness probe waits for the database, and how long its answer is reused. */
 const databaseProbeTimeoutMs = 1000;
 const databaseProbeCacheMs = 1000;
@@ -120,8 +123,14 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => requestIdFrom(req.headers),
     requestIdHeader: false,
+    // A hop count as the function Fastify builds from a number (its types take no number).
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
+    // A client that trickles (or never finishes) its request is cut off: at most the request
+    // timeout for the whole request (Node checks it every 30 s), and a connection silent for
+    // longer than keep-alive plus a margin is closed (a load balancer's idle limit stays below).
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: silentConnectionTimeoutMs,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Our own 503 (problem+json, Retry-After) answers requests that arrive while closing.

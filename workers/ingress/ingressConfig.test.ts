@@ -40,6 +40,16 @@ describe('ingress configuration', () => {
     expect(Object.isFrozen(config.rateLimit.customer)).toBe(true);
   });
 
+  it('believes X-Forwarded-For only from the proxies named, never from every hop or a hop count', () => {
+    expect(loadIngressConfig({}).trustProxy).toBe(false);
+    expect(
+      loadIngressConfig({ INGRESS_TRUST_PROXY: '10.0.0.0/8, loopback, 2001:db8::1' }).trustProxy,
+    ).toEqual(['10.0.0.0/8', 'loopback', '2001:db8::1']);
+    for (const refused of ['true', '1', '10.0.0.0/33', '10.0.0.0/8,', 'proxy.internal']) {
+      expect(problemsOf({ INGRESS_TRUST_PROXY: refused })).toEqual(['INGRESS_TRUST_PROXY']);
+    }
+  });
+
   it('names every bad variable at once', () => {
     expect(
       problemsOf({

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readSchemaRegistryConfig, type SchemaRegistryConfig } from '../runtime/avro/schemaRegistryConfig.ts';
 import type { BatchingOptions } from '../runtime/batching/groupCommitBatcher.ts';
 import { EnvReader } from '../runtime/config/envReader.ts';
@@ -100,14 +101,51 @@ export interface IngressDatabaseSettings {
   connectTimeoutMs: number;
 }
 
+/** The proxies whose X-Forwarded-For the ingress believes (Fastify's `trustProxy`): none, or these. */
+export type TrustedProxies = false | string[];
+
+/** proxy-addr's names for address ranges, accepted beside addresses and CIDRs. */
+const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Reads INGRESS_TRUST_PROXY: false, or the proxies' addresses/CIDRs. Neither `true` nor a hop
+ * count: both believe an X-Forwarded-For written by a client that reaches the ingress directly
+ * (Fastify itself refuses hop counts for that reason).
+ */
+function readTrustedProxies(reader: EnvReader, problems: ConfigProblems): TrustedProxies {
+  const raw = reader.string('INGRESS_TRUST_PROXY', 'false').trim();
+  if (raw === 'false') return false;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const isProxyRange = (entry: string) => {
+    if (namedRanges.has(entry)) return true;
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  };
+  if (entries.every(isProxyRange)) return entries;
+  problems.add(
+    'INGRESS_TRUST_PROXY',
+    raw,
+    'false, or the addresses/CIDRs of your proxies separated by commas (e.g. 10.0.0.0/8, loopback); true or a hop count would believe an X-Forwarded-For written by the client',
+  );
+  return false;
+}
+
 /** The ingress process's one validated configuration. */
 export interface IngressConfig {
   /** INGRESS_HOST: interface to bind; default 127.0.0.1. */
   host: string;
   /** INGRESS_PORT: HTTP port (API, /metrics, /healthz, /readyz); 0 picks a free one; default 8080. */
   port: number;
-  /** INGRESS_TRUST_PROXY: take the client address from X-Forwarded-For (only behind a proxy you run); default false. */
-  trustProxy: boolean;
+  /**
+   * INGRESS_TRUST_PROXY: whose X-Forwarded-For to believe: `false` (default: the socket's address)
+   * or the proxies' addresses/CIDRs, comma-separated (`true` and hop counts are refused).
+   */
+  trustProxy: TrustedProxies;
+  /** INGRESS_REQUEST_TIMEOUT_MS: longest time to receive a whole request (headers and body); default 10000. */
+  requestTimeoutMs: number;
   /** INGRESS_BODY_LIMIT_BYTES: largest request body; larger ones get 413; default 4096. */
   bodyLimitBytes: number;
   /** INGRESS_SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests before forcing the exit (SIGKILL on itself); default 10000. */
@@ -150,7 +188,8 @@ export function loadIngressConfig(
   const config: IngressConfig = {
     host: reader.string('INGRESS_HOST', '127.0.0.1'),
     port: reader.int('INGRESS_PORT', 8080, { min: 0, max: 65_535 }),
-    trustProxy: reader.bool('INGRESS_TRUST_PROXY', false),
+    trustProxy: readTrustedProxies(reader, problems),
+    requestTimeoutMs: reader.int('INGRESS_REQUEST_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     bodyLimitBytes: reader.int('INGRESS_BODY_LIMIT_BYTES', 4096, { min: 256, max: 1_048_576 }),
     shutdownTimeoutMs: reader.int('INGRESS_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     defaultPageSize: reader.int('VEHICLES_DEFAULT_PAGE_SIZE', 20, { min: 1, max: 100 }),

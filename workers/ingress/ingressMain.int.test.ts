@@ -1,5 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +57,7 @@ function startMain(
 
 describe('node workers/ingress/main.ts', () => {
   it('serves a token minted by the CLI, becomes ready, and exits 0 on SIGTERM', async () => {
-    const env = world.env({ LOG_LEVEL: 'info' });
+    const env = world.env({ LOG_LEVEL: 'info', INGRESS_SHUTDOWN_TIMEOUT_MS: '3000' });
     const { port, lines, exited } = await startMain(env);
     const subject = `cli-${randomUUID()}`;
     const minted = await run(
@@ -94,6 +96,17 @@ describe('node workers/ingress/main.ts', () => {
     expect(placed.status).toBe(202);
     expect(placed.headers.get('location')).toMatch(/^\/v1\/reservations\/[0-9a-f-]{36}$/);
 
+    // A client that connected and sent nothing, and one that stalled mid-body: neither may hold
+    // the shutdown until it is forced (SIGKILL, no exit code).
+    const idle = connect(port, '127.0.0.1');
+    const stalled = connect(port, '127.0.0.1');
+    for (const socket of [idle, stalled]) {
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+    }
+    stalled.write(
+      'POST /v1/reservations HTTP/1.1\r\nHost: ingress\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"vehicleId":',
+    );
     child?.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(lines.some((line) => line.msg === 'ingress stopped')).toBe(true);

@@ -94,6 +94,25 @@ describe('shared limits in Redis', () => {
     expect(v6).toEqual([401, 401, 401, 401, 429]);
   });
 
+  it('behind a trusted proxy, charges the address that proxy saw, whatever the client wrote before it', async () => {
+    const { service } = await world.start(
+      { RATE_LIMIT_IP_QUOTA: '3', RATE_LIMIT_IP_WINDOW_S: '3600', INGRESS_TRUST_PROXY: '192.0.2.1' },
+      { waitForProducer: false },
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await service.ingress.app.inject({
+        method: 'GET',
+        url: '/v1/vehicles?limit=1',
+        remoteAddress: '192.0.2.1',
+        // The client forged the first entry; the proxy appended the address it saw.
+        headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` },
+      });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
   it('does not charge refused requests, and gives every key a TTL', async () => {
     // Its own key prefix: keys the other tests left may expire between the scan and PTTL (an
     // IP key of a 10,000-per-hour policy lives 0.36 s after one request).

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -153,7 +154,10 @@ export class IngressService {
         ...(this.now ? { now: this.now } : {}),
       });
       this.built = built;
-      this.cleanups.push(() => built.app.close(), 'http server');
+      this.cleanups.push(
+        () => closeServerWithin(built.app, Math.floor(config.shutdownTimeoutMs / 2)),
+        'http server',
+      );
       await built.app.listen({ host: config.host, port: config.port });
       const address = built.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -205,6 +209,21 @@ export class IngressService {
     this.reconnectTimer = undefined;
     // Reverse order: the server first (no new requests), the clients it used after.
     await this.cleanups.closeAll();
+  }
+}
+
+/**
+ * Closes the HTTP server: no new connections, in-flight requests may finish; after `graceMs` the
+ * connections still open (a request still running, a client that never sent one) are closed, so
+ * one idle socket cannot turn every SIGTERM into the forced exit. The other half of the shutdown
+ * timeout is left for the clients behind the server (database, Redis, Kafka).
+ */
+async function closeServerWithin(app: FastifyInstance, graceMs: number): Promise<void> {
+  const force = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
   }
 }
 
