@@ -56,6 +56,25 @@ describe('bearer verification', () => {
     expect(await failureOf(verify(`Bearer ${noExp}`))).toBe('invalid');
   });
 
+  it('refuses a token issued in the future beyond the clock tolerance, accepts one within it', async () => {
+    const verify = await createBearerVerifier(hs);
+    const issuedAt = async (iat: number) =>
+      new SignJWT({ role: 'customer' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice')
+        .setIssuer(hs.issuer)
+        .setAudience(hs.audience)
+        .setIssuedAt(iat)
+        .setExpirationTime(now() + 600)
+        .sign(new TextEncoder().encode(devJwtSecret));
+    expect(await failureOf(verify(`Bearer ${await issuedAt(now() + 365 * 86_400)}`))).toBe('invalid');
+    expect(await failureOf(verify(`Bearer ${await issuedAt(now() + 60)}`))).toBe('invalid');
+    expect(await verify(`Bearer ${await issuedAt(now() + 20)}`)).toEqual({
+      subject: 'alice',
+      role: 'customer',
+    });
+  });
+
   it('refuses alg none even with valid claims', async () => {
     const verify = await createBearerVerifier(hs);
     const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');

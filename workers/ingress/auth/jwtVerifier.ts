@@ -97,6 +97,11 @@ export async function createBearerVerifier(
       }
       throw new AuthenticationError('invalid', 'the token failed verification', { cause: error });
     }
+    // jose checks `iat` only against a maximum token age; a token "issued" beyond the clock
+    // tolerance in the future comes from a skewed or compromised issuer.
+    if (typeof payload.iat === 'number' && payload.iat > now() / 1000 + settings.clockToleranceSeconds) {
+      throw new AuthenticationError('invalid', 'the token was issued in the future');
+    }
     const principal = principalOf(payload);
     // requiredClaims guarantees a numeric exp here.
     verified?.set(token, {
