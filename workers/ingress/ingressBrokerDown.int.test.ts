@@ -108,6 +108,57 @@ describe('broker unreachable (producer pointed at a closed port)', () => {
   });
 });
 
+describe('a retry with its Idempotency-Key while the broker is unreachable', () => {
+  it('gets its first answer when nothing needs producing, and 503 while its command may still be missing', async () => {
+    const { service: healthy } = await world.start();
+    const subject = `retrying-${randomUUID()}`;
+    const token = await world.token(subject);
+    const start = Date.now() + 4 * day;
+    const place = (service: IngressService, key: string, vehicleId: string) =>
+      service.ingress.app.inject({
+        method: 'POST',
+        url: '/v1/reservations',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        payload: {
+          vehicleId,
+          startsAt: new Date(start).toISOString(),
+          endsAt: new Date(start + day).toISOString(),
+        },
+      });
+    const decidedKey = `decided-${randomUUID()}`;
+    const pendingKey = `pending-${randomUUID()}`;
+    const decided = await place(healthy, decidedKey, seededVehicleIds[1]!);
+    const pending = await place(healthy, pendingKey, seededVehicleIds[2]!);
+    expect([decided.statusCode, pending.statusCode]).toEqual([202, 202]);
+    // The settler decided the first one meanwhile (no settler runs here: decided by hand).
+    await world.owner.query(
+      `UPDATE fleet.reservation_requests
+          SET status = 'rejected', decided_status = 'rejected', decision_reason = 'overlap', decided_at = now(),
+              decision_event_id = gen_random_uuid()
+        WHERE reservation_id = $1`,
+      [decided.json().reservationId],
+    );
+
+    const port = await closedPort();
+    const { service: cutOff } = await world.start(
+      { KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${port}`, KAFKA_PRODUCER_CONNECT_TIMEOUT_MS: '500' },
+      { waitForProducer: false },
+    );
+    const replayed = await place(cutOff, decidedKey, seededVehicleIds[1]!);
+    expect(replayed.statusCode).toBe(202);
+    expect(replayed.json().reservationId).toBe(decided.json().reservationId);
+    // Still pending: the first command may never have reached Kafka, so this retry must produce it.
+    expectUnavailable(await place(cutOff, pendingKey, seededVehicleIds[2]!));
+    // The same key with another body is not a retry: refused as any new request would be.
+    expectUnavailable(await place(cutOff, decidedKey, seededVehicleIds[3]!));
+    expect(await rowsOf(subject)).toHaveLength(2);
+  });
+});
+
 describe('produce fails after the pending row was written', () => {
   let service: IngressService;
 

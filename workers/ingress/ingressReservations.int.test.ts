@@ -277,6 +277,39 @@ describe('Idempotency-Key', () => {
     expect(other.json().reservationId).not.toBe(first.json().reservationId);
   });
 
+  it('answers a retry with its first reservation even when the period has started since', async () => {
+    const subject = `hana-${randomUUID()}`;
+    const token = await world.token(subject);
+    const start = Date.now() + 10_000;
+    const body = {
+      vehicleId: seededVehicleIds[8],
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 3_600_000).toISOString(),
+    };
+    const key = { 'idempotency-key': `key-${randomUUID()}` };
+    const first = await post(token, body, key);
+    expect(first.statusCode).toBe(202);
+    // The same database, two minutes later: the period now starts in the past.
+    const { service: later } = await world.start({}, { now: () => Date.now() + 120_000 });
+    const postLater = (headers: Record<string, string>) =>
+      later.ingress.app.inject({
+        method: 'POST',
+        url: '/v1/reservations',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+        payload: body,
+      });
+    const retry = await postLater(key);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json()).toEqual(first.json());
+    // A new request for the same period is refused, as the rule says.
+    expectProblem(
+      await postLater({ 'idempotency-key': `key-${randomUUID()}` }),
+      422,
+      'invalid-reservation-period',
+    );
+    expect(await requestRows(subject)).toHaveLength(1);
+  });
+
   it('lets concurrent duplicates create one reservation', async () => {
     const subject = `grace-${randomUUID()}`;
     const token = await world.token(subject);

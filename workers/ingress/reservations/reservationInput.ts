@@ -40,6 +40,14 @@ export function parseReservationRequest(
   rules: ReservationRules,
   nowMs: number,
 ): ReservationRequestInput {
+  const input = parseReservationShape(body);
+  const broken = reservationRuleProblem(input, rules, nowMs);
+  if (broken) throw broken;
+  return input;
+}
+
+/** The request as the server understands it, or a 400 naming every malformed field; no rule checked yet. */
+export function parseReservationShape(body: unknown): ReservationRequestInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw validationProblem([], 'the body must be a JSON object with vehicleId, startsAt and endsAt');
   }
@@ -67,7 +75,18 @@ export function parseReservationRequest(
   if (endsAtMs === undefined) errors.push(bodyFieldError('endsAt', format));
   if (errors.length > 0 || startsAtMs === undefined || endsAtMs === undefined)
     throw validationProblem(errors);
+  return { vehicleId: vehicleId.toLowerCase(), startsAtMs, endsAtMs };
+}
 
+/**
+ * The 422 a well-formed request gets for breaking a reservation rule (order, length, past,
+ * advance), or undefined. Time-dependent: the same request may pass now and fail later.
+ */
+export function reservationRuleProblem(
+  { startsAtMs, endsAtMs }: ReservationRequestInput,
+  rules: ReservationRules,
+  nowMs: number,
+): HttpProblem | undefined {
   const rule: FieldError[] = [];
   if (endsAtMs <= startsAtMs) rule.push(bodyFieldError('endsAt', 'must be after startsAt'));
   else if (endsAtMs - startsAtMs > rules.maxDurationDays * dayMs) {
@@ -78,16 +97,14 @@ export function parseReservationRequest(
   else if (startsAtMs > nowMs + rules.maxAdvanceDays * dayMs) {
     rule.push(bodyFieldError('startsAt', `must be at most ${rules.maxAdvanceDays} days from now`));
   }
-  if (rule.length > 0) {
-    throw new HttpProblem({
-      status: 422,
-      type: problemTypes.invalidPeriod,
-      title: 'Invalid reservation period',
-      detail: 'the requested period breaks a reservation rule',
-      errors: rule,
-    });
-  }
-  return { vehicleId: vehicleId.toLowerCase(), startsAtMs, endsAtMs };
+  if (rule.length === 0) return undefined;
+  return new HttpProblem({
+    status: 422,
+    type: problemTypes.invalidPeriod,
+    title: 'Invalid reservation period',
+    detail: 'the requested period breaks a reservation rule',
+    errors: rule,
+  });
 }
 
 /**

@@ -269,6 +269,35 @@ export class ReservationStore {
     }
   }
 
+  /**
+   * The request this customer placed earlier under `idempotencyKey`, with the hash of what it
+   * asked for; undefined when the key is new. Consulted only when a POST would otherwise be
+   * refused (a rule that depends on the time, the broker down), so that a retry still gets its
+   * first answer.
+   */
+  async findByIdempotencyKey(
+    customerId: string,
+    idempotencyKey: string,
+  ): Promise<{ reservationId: string; status: ReservationStatus; hash: Buffer } | undefined> {
+    try {
+      const result = await this.pool.query<{
+        reservation_id: string;
+        status: ReservationStatus;
+        request_hash: Buffer;
+      }>(
+        `SELECT reservation_id, status, request_hash FROM fleet.reservation_requests
+          WHERE customer_id = $1 AND idempotency_key = $2`,
+        [customerId, idempotencyKey],
+      );
+      const row = result.rows[0];
+      return row
+        ? { reservationId: row.reservation_id, status: row.status, hash: row.request_hash }
+        : undefined;
+    } catch (error) {
+      throw new DatabaseOperationError('reading a reservation request by its idempotency key', error);
+    }
+  }
+
   /** One customer's reservations, newest first, `limit` at a time (keyset on created_at, id). */
   async listForCustomer(
     customerId: string,

@@ -12,9 +12,10 @@ import {
 } from '../reservations/reservationCommands.ts';
 import {
   parseIdempotencyKey,
-  parseReservationRequest,
+  parseReservationShape,
   type ReservationRequestInput,
   requestHash,
+  reservationRuleProblem,
   uuidPattern,
 } from '../reservations/reservationInput.ts';
 import type { ReservationStore, ReservationView } from '../reservations/reservationStore.ts';
@@ -64,9 +65,20 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
     const principal = principalOf(request);
     const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
     const nowMs = ctx.now();
-    const input = parseReservationRequest(request.body, config.reservations, nowMs);
-    // Broker known to be unreachable: refuse before writing anything.
-    publisher.ensureAvailable();
+    const input = parseReservationShape(request.body);
+    const refusal = reservationRuleProblem(input, config.reservations, nowMs) ?? brokerRefusal();
+    if (refusal) {
+      // A retry must get its first answer even when the time rules or the broker would refuse a
+      // new request now: its key names the reservation, which may need nothing produced at all.
+      const earlier =
+        idempotencyKey === undefined
+          ? undefined
+          : await store.findByIdempotencyKey(principal.subject, idempotencyKey);
+      if (earlier?.hash.equals(requestHash(input))) {
+        return replay(request, reply, earlier.reservationId, earlier.status, input, idempotencyKey, nowMs);
+      }
+      throw refusal;
+    }
     const outcome = await store.placePending(
       {
         reservationId: randomUUID(),
@@ -111,6 +123,17 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
         return replay(request, reply, outcome.reservationId, outcome.status, input, idempotencyKey, nowMs);
       case 'created':
         return enqueueCreated(request, reply, outcome.reservationId, input, idempotencyKey, nowMs);
+    }
+  }
+
+  /** The broker known to be unreachable: refuse before writing anything. */
+  function brokerRefusal(): EnqueueError | undefined {
+    try {
+      publisher.ensureAvailable();
+      return undefined;
+    } catch (error) {
+      if (error instanceof EnqueueError) return error;
+      throw error;
     }
   }
 
