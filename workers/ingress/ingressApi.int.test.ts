@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +238,27 @@ describe('errors and security headers (OWASP API8)', () => {
     problem(response, 400, 'validation');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('answers headers over the size limit (refused by the HTTP parser, before any hook) with problem+json too', async () => {
+    const { port } = app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => {
+      raw += chunk.toString();
+    });
+    await once(socket, 'connect');
+    socket.write(`GET /v1/vehicles HTTP/1.1\r\nHost: ingress\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    await once(socket, 'close');
+    const [head = '', body = ''] = raw.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(head).toMatch(/^content-type: application\/problem\+json/m);
+    expect(head).toMatch(/^x-content-type-options: nosniff$/m);
+    expect(head).toMatch(/^cache-control: no-store$/m);
+    expect(JSON.parse(body)).toMatchObject({
+      type: 'https://fleetstream.dev/problems/validation',
+      status: 431,
+    });
   });
 
   it('sets restrictive headers on every response and no x-powered-by', async () => {

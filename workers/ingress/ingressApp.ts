@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { FleetProducer } from '../runtime/producer/fleetProducer.ts';
 import { AuthenticationError, createBearerVerifier } from './auth/jwtVerifier.ts';
+import { answerClientError } from './http/clientErrorProblem.ts';
 import {
   HttpProblem,
   instanceOf,
@@ -136,6 +137,8 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     // Our own 503 (problem+json, Retry-After) answers requests that arrive while closing.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 300, ignoreTrailingSlash: false },
+    // What the HTTP parser refuses (oversized headers, a timed-out request) in the same format.
+    clientErrorHandler: answerClientError,
     // A URL that cannot even be decoded never reaches the hooks: answer it here, same format.
     frameworkErrors: (error, request, reply) => {
       const problem = new HttpProblem({

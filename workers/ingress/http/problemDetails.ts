@@ -21,6 +21,7 @@ export const problemTypes = Object.freeze({
   notFound: `${typeBase}not-found`,
   methodNotAllowed: `${typeBase}method-not-allowed`,
   payloadTooLarge: `${typeBase}payload-too-large`,
+  requestTimeout: `${typeBase}request-timeout`,
   unsupportedMediaType: `${typeBase}unsupported-media-type`,
   rateLimited: `${typeBase}rate-limited`,
   serviceUnavailable: `${typeBase}service-unavailable`,
