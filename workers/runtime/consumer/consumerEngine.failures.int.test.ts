@@ -94,6 +94,7 @@ describe('ConsumerEngine failures (real broker)', () => {
       recordSuccess: () => {},
       onResumed: () => {},
       degradedReason: () => undefined,
+      releasePartition: () => {},
     };
     const groupId = uniqueName('gate-rejects-group');
     const e = testEngine(

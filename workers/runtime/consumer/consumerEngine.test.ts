@@ -183,6 +183,7 @@ function gateAnswering(answer: () => Promise<{ admitted: true } | { admitted: fa
     recordSuccess: () => {},
     onResumed: () => {},
     degradedReason: () => undefined,
+    releasePartition: () => {},
   };
   return { gate, dlqGate };
 }

@@ -63,6 +63,8 @@ export interface DeadLetterGate {
   /** Registers a listener for "dead-lettering may resume" (all partitions, or one). */
   onResumed(listener: (topic?: string, partition?: number) => void): void;
   degradedReason(): string | undefined;
+  /** Forgets a partition this process no longer owns: its block and windows go with it. */
+  releasePartition(topic: string, partition: number): void;
 }
 
 /** The circuit breakers a worker depends on, as the engine uses them. */
@@ -973,7 +975,11 @@ export class ConsumerEngine<V = unknown> {
     }
     if (!lost && this.lifecycle !== 'stopping') await this.finishRevoke(revoked);
     // From here on, completions of these partitions' epochs are ignored: nothing commits after the revoke.
-    for (const state of revoked) this.partitions.delete(state.id);
+    // A DLQ-cap block is the new owner's to trip again if it must, not this replica's readiness.
+    for (const state of revoked) {
+      this.partitions.delete(state.id);
+      this.deps.dlqGate?.releasePartition(state.topic, state.partition);
+    }
     this.recountBuffers();
     try {
       if (cooperative) consumer.incrementalUnassign(assignment);

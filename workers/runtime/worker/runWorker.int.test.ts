@@ -233,6 +233,38 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     expect(committed.get(0)).toBe(5);
   });
 
+  it('a cap block leaves with its partition: after a revoke it no longer holds this replica unready', async () => {
+    const topic = await avroTopic('rt-cap-revoke', 2);
+    await produceRecords(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({
+        key: `p${i}`,
+        value: Buffer.from(`poison ${i}`),
+        partition: i % 2,
+      })),
+    );
+    const name = uniqueName('cap-revoke').replaceAll('.', '-');
+    const groupId = uniqueName('cap-revoke-group');
+    const env = {
+      DLQ_MAX_CONSECUTIVE: '1',
+      DLQ_MIN_MESSAGES: '1000',
+      DLQ_MAX_PER_MINUTE: '1000',
+      DLQ_COOLDOWN_MS: '0',
+    };
+    const a = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    await waitUntil(() => a.caps.blocks().length === 2, 30_000, 'both partitions blocked');
+    // A second replica joins: one partition (and its block) moves to it.
+    const b = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    await waitUntil(
+      () => a.engine.snapshot().length === 1 && b.engine.snapshot().length === 1,
+      60_000,
+      'the partitions shared',
+    );
+    const kept = a.engine.snapshot()[0]!.partition;
+    expect(a.caps.blocks().map((block) => block.partition)).toEqual([kept]);
+    expect(a.engine.readiness().reason).not.toMatch(new RegExp(`\\[${1 - kept}\\]`));
+  });
+
   it('two replicas share the per-minute DLQ rate cap through Redis', async () => {
     const topic = await avroTopic('rt-rate', 4);
     await produceRecords(
