@@ -85,6 +85,8 @@ describe('ops dlq replay (real broker)', () => {
       const i = Number(header(message, 'correlation-id')?.replace('corr-', ''));
       expect(message.key?.toString()).toBe(seeded[i]!.key);
       expect(message.value).toEqual(seeded[i]!.value);
+      // Back on the partition it was read from, whatever this tool's partitioner would choose.
+      expect(message.partition).toBe(seeded[i]!.partition);
       expect(header(message, 'fleet.replay.at')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       // The replay continues the original trace.
       expect(header(message, 'traceparent')?.split('-')[1]).toBe(seeded[i]!.traceparent.split('-')[1]);

@@ -274,6 +274,7 @@ class Replayer {
   private readonly finished = new Set<number>();
   private nextSendAt = 0;
   private rebalanceError: Error | undefined;
+  private readonly partitionCounts = new Map<string, number>();
 
   constructor(
     options: ReplayOptions,
@@ -437,10 +438,25 @@ class Replayer {
         false,
       );
     }
+    // Back to the partition it was read from, where its key's other records are (the partitioner
+    // of this tool need not be the one of the original producer). A topic with fewer partitions
+    // now (recreated) leaves the choice to the key, said so in the output.
+    const partitions = await this.partitionCountOf(replay.topic);
+    const partition = replay.partition < partitions ? replay.partition : undefined;
+    if (partition === undefined) {
+      options.out(
+        `warning: ${replay.topic} has ${partitions} partitions now, ${replay.marker} came from partition ${replay.partition}: the key picks one`,
+      );
+    }
     await this.pace();
     await this.commit(consumer, record.partition, pending);
     const receipt = await context.with(extractTraceContext(record.info!.originalHeaders), () =>
-      producer.sendRaw(replay.topic, { key: replay.key, value: replay.value, headers: replay.headers }),
+      producer.sendRaw(replay.topic, {
+        key: replay.key,
+        value: replay.value,
+        headers: replay.headers,
+        ...(partition === undefined ? {} : { partition }),
+      }),
     );
     work.progress = done;
     await this.commit(consumer, record.partition, done);
@@ -448,6 +464,17 @@ class Replayer {
     options.out(
       `moved ${replay.marker} -> ${receipt.topic}/${receipt.partition}/${receipt.offset} (${record.info!.errorClass})`,
     );
+  }
+
+  /** How many partitions `topic` has (asked once per topic and run). */
+  private async partitionCountOf(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const offsets = await retryRetriable(`could not read the partitions of ${topic}`, () =>
+      this.options.admin.fetchTopicOffsets(topic, { timeout: this.options.adminTimeoutMs } as never),
+    );
+    this.partitionCounts.set(topic, offsets.length);
+    return offsets.length;
   }
 
   /** Waits so that sends stay at or below --rate. */

@@ -12,6 +12,8 @@ export const replayHeaders = Object.freeze({
 /** The record a replay sends: the original key and value bytes onto the original topic. */
 export interface ReplayRecord {
   topic: string;
+  /** The partition the original was read from: replayed there, it stays in its key's order. */
+  partition: number;
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
@@ -34,5 +36,12 @@ export function buildReplayRecord(record: DlqRecord, replayedAt: Date): ReplayRe
   const marker = recordCoordinates(record.topic, record.partition, record.offset);
   headers[replayHeaders.of] = marker;
   headers[replayHeaders.at] = replayedAt.toISOString();
-  return { topic: record.info.originalTopic, key: record.key, value: record.value, headers, marker };
+  return {
+    topic: record.info.originalTopic,
+    partition: record.info.originalPartition,
+    key: record.key,
+    value: record.value,
+    headers,
+    marker,
+  };
 }
