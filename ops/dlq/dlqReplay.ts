@@ -6,7 +6,6 @@ import type {
   TopicPartitionOffsetAndMetadata,
 } from '@confluentinc/kafka-javascript';
 import { RdKafka } from '@confluentinc/kafka-javascript';
-import { context } from '@opentelemetry/api';
 import type { KafkaAdmin } from '../../workers/lag-monitor/kafkaAdmin.ts';
 import {
   createRdKafkaConsumer,
@@ -14,7 +13,6 @@ import {
 } from '../../workers/runtime/consumer/rdkafkaConsumer.ts';
 import { baseClientConfig, type KafkaClientSettings } from '../../workers/runtime/kafka/clientConfig.ts';
 import { KafkaClientError, toKafkaClientError } from '../../workers/runtime/kafka/librdkafkaErrors.ts';
-import { extractTraceContext } from '../../workers/runtime/observability/tracing.ts';
 import { FleetProducer } from '../../workers/runtime/producer/fleetProducer.ts';
 import type { ProducerSettings } from '../../workers/runtime/producer/producerSettings.ts';
 import { RefusedError } from '../cliSupport.ts';
@@ -450,14 +448,14 @@ class Replayer {
     }
     await this.pace();
     await this.commit(consumer, record.partition, pending);
-    const receipt = await context.with(extractTraceContext(record.info!.originalHeaders), () =>
-      producer.sendRaw(replay.topic, {
-        key: replay.key,
-        value: replay.value,
-        headers: replay.headers,
-        ...(partition === undefined ? {} : { partition }),
-      }),
-    );
+    // The original's headers as they were (trace context, correlation id), plus the replay marker.
+    const receipt = await producer.sendRaw(replay.topic, {
+      key: replay.key,
+      value: replay.value,
+      headers: replay.headers,
+      verbatimHeaders: true,
+      ...(partition === undefined ? {} : { partition }),
+    });
     work.progress = done;
     await this.commit(consumer, record.partition, done);
     this.report.moved++;

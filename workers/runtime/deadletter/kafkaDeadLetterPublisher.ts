@@ -32,17 +32,20 @@ export class KafkaDeadLetterPublisher implements DeadLetterPublisher {
       this.partitionCount(input.topic),
       this.partitionCount(deadLetterTopicOf(input.topic)),
     ]);
-    const correlation = input.headers['correlation-id']?.toString('utf8');
     const record = buildDeadLetterRecord(input, {
       sourcePartitionCount: sourcePartitionCount ?? Number.MAX_SAFE_INTEGER,
       deadLetterPartitionCount: deadLetterPartitionCount ?? 0,
       deadLetteredAt: this.now(),
-      ...(correlation ? { correlationId: correlation } : {}),
+      // Written only when the original had no correlation-id: the id the runtime logged it under.
+      correlationId: `${input.topic}/${input.partition}/${input.offset}`,
     });
+    // The original's headers byte for byte (its trace context and correlation id included): the
+    // dead letter is that record, not a new message of this worker's.
     await this.producer.sendRaw(record.topic, {
       key: record.key,
       value: record.value,
       headers: record.headers,
+      verbatimHeaders: true,
       ...(record.partition === undefined ? {} : { partition: record.partition }),
     });
   }

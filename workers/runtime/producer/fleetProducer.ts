@@ -40,6 +40,11 @@ export interface SendRecord<V> {
   timestamp?: number;
   /** Correlation id; default: the `correlation-id` header, else a new UUID. */
   correlationId?: string;
+  /**
+   * Send `headers` exactly as given, bytes and all: no trace context injected, no correlation id
+   * added or rewritten. For records that carry another record's headers (dead letters, replays).
+   */
+  verbatimHeaders?: boolean;
 }
 
 /** Where the broker stored a record. */
@@ -253,6 +258,9 @@ export class FleetProducer {
 
   /** Correlation id and trace context first-class; caller headers kept otherwise. */
   private buildHeaders(record: SendRecord<unknown>): MessageHeader[] {
+    if (record.verbatimHeaders) {
+      return Object.entries(record.headers ?? {}).map(([name, value]) => ({ [name]: value }));
+    }
     const headers: Record<string, string | Buffer> = { ...record.headers };
     delete headers[TRACEPARENT_HEADER];
     delete headers[TRACESTATE_HEADER];

@@ -60,7 +60,7 @@ export interface TestRecord {
   key: string | null;
   value: Buffer | string | null;
   partition?: number;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | Buffer>;
 }
 
 /** Produces records fast (librdkafka batching) and resolves when every delivery report arrived. */

@@ -170,7 +170,10 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     expect(doomed.headers[h.attempts]).toBe('3');
     expect(doomed.headers[h.worker]).toBe('retry-test');
     expect(Date.parse(doomed.headers[h.deadLetteredAt]!)).toBeGreaterThan(0);
-    expect(doomed.headers['correlation-id']).toBeTruthy();
+    // It had no correlation-id: the DLQ record carries the one its log lines used.
+    expect(doomed.headers['correlation-id']).toBe(
+      `${topic}/${doomed.headers[h.originalPartition]}/${doomed.headers[h.originalOffset]}`,
+    );
     // The DLQ keeps the original value bytes: they still decode as the original record.
     expect(await serde.decode(doomed.value!)).toEqual({ key: 'doomed', seq: 0 });
     const rejected = dlq.find((r) => r.key === 'rejected')!;
