@@ -93,6 +93,29 @@ function moduleFor(
   };
 }
 
+/** `count` records that are not Avro, spread over `partitions`: every one is dead-lettered. */
+function producePoison(topic: string, count: number, partitions: number): Promise<void> {
+  return produceRecords(
+    topic,
+    Array.from({ length: count }, (_, i) => ({
+      key: `p${i}`,
+      value: Buffer.from(`poison ${i}`),
+      partition: i % partitions,
+    })),
+  );
+}
+
+/** Starts replicas of one worker (one name, one group) on `topic`; each accepts whatever it can decode. */
+function replicaSet(
+  prefix: string,
+  topic: string,
+  env: Record<string, string>,
+): () => Promise<RunningWorker<Probe>> {
+  const name = uniqueName(prefix).replaceAll('.', '-');
+  const groupId = uniqueName(`${prefix}-group`);
+  return () => start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+}
+
 async function metric(worker: RunningWorker<unknown>, name: string): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${worker.healthPort}/metrics`);
   const text = await response.text();
@@ -238,26 +261,17 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
 
   it('a cap block leaves with its partition: after a revoke it no longer holds this replica unready', async () => {
     const topic = await avroTopic('rt-cap-revoke', 2);
-    await produceRecords(
-      topic,
-      Array.from({ length: 10 }, (_, i) => ({
-        key: `p${i}`,
-        value: Buffer.from(`poison ${i}`),
-        partition: i % 2,
-      })),
-    );
-    const name = uniqueName('cap-revoke').replaceAll('.', '-');
-    const groupId = uniqueName('cap-revoke-group');
-    const env = {
+    await producePoison(topic, 10, 2);
+    const replica = replicaSet('cap-revoke', topic, {
       DLQ_MAX_CONSECUTIVE: '1',
       DLQ_MIN_MESSAGES: '1000',
       DLQ_MAX_PER_MINUTE: '1000',
       DLQ_COOLDOWN_MS: '0',
-    };
-    const a = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    });
+    const a = await replica();
     await waitUntil(() => a.caps.blocks().length === 2, 30_000, 'both partitions blocked');
     // A second replica joins: one partition (and its block) moves to it.
-    const b = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    const b = await replica();
     await waitUntil(
       () => a.engine.snapshot().length === 1 && b.engine.snapshot().length === 1,
       60_000,
@@ -270,25 +284,16 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
 
   it('two replicas share the per-minute DLQ rate cap through Redis', async () => {
     const topic = await avroTopic('rt-rate', 4);
-    await produceRecords(
-      topic,
-      Array.from({ length: 60 }, (_, i) => ({
-        key: `p${i}`,
-        value: Buffer.from(`poison ${i}`),
-        partition: i % 4,
-      })),
-    );
-    const name = uniqueName('rate').replaceAll('.', '-');
-    const groupId = uniqueName('rate-group');
-    const env = {
+    await producePoison(topic, 60, 4);
+    const replica = replicaSet('rate', topic, {
       DLQ_MAX_PER_MINUTE: '12',
       DLQ_MAX_CONSECUTIVE: '1000',
       DLQ_MAX_RATIO: '1',
       DLQ_MIN_MESSAGES: '1000',
       DLQ_COOLDOWN_MS: '0',
-    };
-    const a = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
-    const b = await start({ ...moduleFor(name, topic, async () => undefined), groupId }, env);
+    });
+    const a = await replica();
+    const b = await replica();
     await waitUntil(
       () => a.caps.degradedReason() !== undefined || b.caps.degradedReason() !== undefined,
       40_000,
