@@ -22,6 +22,8 @@ export interface GroupObservation {
   owned: ReadonlySet<string> | undefined;
   /** Committed offsets by topic and partition; undefined when the read failed. */
   committed: ReadonlyMap<string, ReadonlyMap<number, number>> | undefined;
+  /** Partitions whose committed offset the broker could not read (a per-partition error): unknown, not "never committed". */
+  unreadable?: ReadonlyMap<string, ReadonlySet<number>>;
   /** Topics the group consumes: those it committed on plus those assigned to its members. */
   topics: readonly string[];
 }

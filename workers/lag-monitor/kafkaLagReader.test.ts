@@ -114,6 +114,54 @@ describe('KafkaLagReader', () => {
     ).rejects.toThrow(/listing is incomplete/);
   });
 
+  it('marks a partition whose offset read failed unreadable, not "never committed"', async () => {
+    const admin = fakeAdmin({
+      fetchOffsets: async () => [
+        {
+          topic: 'fleet.a.v1',
+          partitions: [
+            {
+              partition: 0,
+              offset: '-1',
+              metadata: null,
+              leaderEpoch: null,
+              error: kafkaError('Broker: Topic authorization failed', 29),
+            },
+          ],
+        },
+      ],
+    });
+    const [group] = (await new KafkaLagReader({ admin, groupPattern: pattern, timeoutMs: 100 }).read())
+      .groups;
+    expect(group!.committed?.get('fleet.a.v1')?.has(0)).toBe(false);
+    expect([...(group!.unreadable?.get('fleet.a.v1') ?? [])]).toEqual([0]);
+  });
+
+  it("keeps reading a group's topics when its offset read fails, so their history goes on", async () => {
+    let failing = false;
+    const admin = fakeAdmin({
+      // A stopped group: no members, so no assignment names its topics either.
+      describeGroups: async (ids: string[]) => ({
+        groups: ids.map((groupId) => ({ groupId, members: [], state: 5, type: 1 })),
+      }),
+      fetchOffsets: async () => {
+        if (failing) throw kafkaError('Broker: Not coordinator', 16);
+        return [
+          {
+            topic: 'fleet.a.v1',
+            partitions: [{ partition: 0, offset: '7', metadata: null, leaderEpoch: null, error: null }],
+          },
+        ];
+      },
+    });
+    const reader = new KafkaLagReader({ admin, groupPattern: pattern, timeoutMs: 100 });
+    expect((await reader.read()).groups[0]!.topics).toEqual(['fleet.a.v1']);
+    failing = true;
+    const sample = await reader.read();
+    expect(sample.groups[0]).toMatchObject({ committed: undefined, topics: ['fleet.a.v1'] });
+    expect(sample.topics.get('fleet.a.v1')?.logEnd).toEqual(new Map([[0, 10]]));
+  });
+
   it('leaves a group it cannot describe without members (unknown), with one problem per group', async () => {
     const admin = fakeAdmin({
       describeGroups: async () => Promise.reject(kafkaError('Local: Timed out', -185)),

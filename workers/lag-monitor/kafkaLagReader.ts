@@ -39,6 +39,12 @@ export interface KafkaLagReaderOptions {
  */
 export class KafkaLagReader {
   private readonly options: KafkaLagReaderOptions;
+  /**
+   * Each group's topics as its last good offset read listed them: a failed read (a coordinator
+   * moving) of a group without members would otherwise list none, and the topics' log ends
+   * would go unread, their time-lag history and the partitions' status windows forgotten.
+   */
+  private readonly knownTopics = new Map<string, readonly string[]>();
 
   constructor(options: KafkaLagReaderOptions) {
     this.options = options;
@@ -75,6 +81,7 @@ export class KafkaLagReader {
       groupIds.map(async (groupId): Promise<GroupObservation> => {
         const description = descriptions.get(groupId);
         let committed: Map<string, Map<number, number>> | undefined;
+        const unreadable = new Map<string, Set<number>>();
         try {
           const fetched = await admin.fetchOffsets({ groupId, timeout: timeoutMs });
           committed = new Map();
@@ -82,7 +89,9 @@ export class KafkaLagReader {
             const byPartition = new Map<number, number>();
             for (const p of partitions) {
               if (p.error) {
+                // Not "never committed" (that would count the whole log as lag): unknown.
                 problems.push(problem('fetch_offsets', groupId, p.error));
+                unreadable.set(topic, (unreadable.get(topic) ?? new Set()).add(p.partition));
                 continue;
               }
               const offset = Number(p.offset);
@@ -97,16 +106,23 @@ export class KafkaLagReader {
         const assignedTopics = [...(description?.owned ?? [])].map((key) =>
           key.slice(0, key.lastIndexOf(':')),
         );
+        const readTopics = committed?.keys() ?? this.knownTopics.get(groupId) ?? [];
+        const topics = [...new Set([...readTopics, ...assignedTopics])].sort();
+        if (committed) this.knownTopics.set(groupId, topics);
         return {
           groupId,
           state: description?.state,
           members: description?.members,
           owned: description?.owned,
           committed,
-          topics: [...new Set([...(committed?.keys() ?? []), ...assignedTopics])].sort(),
+          ...(unreadable.size > 0 ? { unreadable } : {}),
+          topics,
         };
       }),
     );
+    for (const groupId of [...this.knownTopics.keys()]) {
+      if (!groupIds.includes(groupId)) this.knownTopics.delete(groupId);
+    }
     const topicNames = [...new Set(groups.flatMap((g) => g.topics))].sort();
     const deleted = new Set<string>();
     const observations = await Promise.all(

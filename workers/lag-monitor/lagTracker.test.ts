@@ -142,6 +142,45 @@ describe('LagTracker', () => {
     expect(recovered.groups[0]!.partitions[0]!.lagSeconds).toBe(3);
   });
 
+  it('leaves a partition whose offset read failed unknown instead of counting its whole log as lag', () => {
+    const cluster = new FakeCluster({ partitions: 2 });
+    cluster.logEnd.splice(0, 2, 1000, 1000);
+    cluster.committed.splice(0, 2, 995, undefined);
+    const sample = cluster.sample();
+    const unreadable = new Map([[cluster.topic, new Set([1])]]);
+    const group = new LagTracker(testTrackerSettings()).observe({
+      ...sample,
+      groups: sample.groups.map((g) => ({ ...g, unreadable })),
+    }).groups[0]!;
+    expect(group.partitions[1]).toMatchObject({ committed: null, lag: null });
+    expect(group.lag).toBeNull();
+  });
+
+  it('keeps status windows and time-lag history through a poll whose offset read failed', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    cluster.members = 0;
+    const tracker = new LagTracker(testTrackerSettings());
+    let snapshot = tracker.observe(cluster.sample());
+    for (let i = 1; i <= 4; i++) {
+      cluster.logEnd[0] = i * 10;
+      snapshot = tracker.observe(cluster.sample());
+    }
+    expect(snapshot.groups[0]!.status).toBe('STOP');
+    const before = snapshot.groups[0]!.partitions[0]!.lagSeconds;
+    expect(before).toBeGreaterThan(0);
+    // The committed offsets could not be read (the reader still lists the topic it knew).
+    const failed = cluster.sample();
+    const unknown = tracker.observe({
+      ...failed,
+      groups: failed.groups.map((g) => ({ ...g, committed: undefined })),
+    });
+    expect(unknown.groups[0]!.lag).toBeNull();
+    // The next good poll continues where the history stood: same stop, a lag age that kept growing.
+    const after = tracker.observe(cluster.sample()).groups[0]!;
+    expect(after.status).toBe('STOP');
+    expect(after.partitions[0]!.lagSeconds).toBeGreaterThan(before!);
+  });
+
   it('leaves the group unknown when a topic read fails, and says why', () => {
     const cluster = new FakeCluster({ partitions: 1 });
     const tracker = new LagTracker(testTrackerSettings());

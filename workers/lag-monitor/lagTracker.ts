@@ -147,7 +147,10 @@ export class LagTracker {
     const errors = sample.problems
       .filter((p) => p.subject === observation.groupId || observation.topics.includes(p.subject))
       .map((p) => `${p.stage} ${p.subject}: ${p.message}`);
-    let readFailed = observation.committed === undefined || observation.members === undefined;
+    let readFailed =
+      observation.committed === undefined ||
+      observation.members === undefined ||
+      (observation.unreadable?.size ?? 0) > 0;
     let partitionCount = 0;
     const partitions: PartitionLag[] = [];
     const seen = new Set<string>();
@@ -207,9 +210,10 @@ export class LagTracker {
     const key = partitionKey(topic, partition);
     const end = logEnd?.get(partition);
     const reported = observation.committed?.get(topic)?.get(partition);
+    const unreadable = observation.unreadable?.get(topic)?.has(partition) ?? false;
     // Never committed: the group's consumers would start where their offset reset says.
     const committed =
-      reported !== undefined || observation.committed === undefined
+      reported !== undefined || observation.committed === undefined || unreadable
         ? reported
         : this.settings.offsetReset === 'earliest'
           ? logStart?.get(partition)
