@@ -50,6 +50,22 @@ describe('LagTracker', () => {
     expect(latest.groups[0]!.lag).toBe(6);
   });
 
+  it('counts no deleted records as backlog, and no retention as consumption', () => {
+    const cluster = new FakeCluster({ partitions: 2 });
+    cluster.members = 0;
+    cluster.logEnd.splice(0, 2, 20, 20);
+    cluster.committed.splice(0, 2, 15, undefined);
+    const tracker = new LagTracker(testTrackerSettings());
+    tracker.observe(cluster.sample());
+    // Retention deletes everything below 18 on both partitions; nothing is consumed or produced.
+    cluster.logStart.splice(0, 2, 18, 18);
+    const group = tracker.observe(cluster.sample()).groups[0]!;
+    // p0 would restart at 18 (out of range, earliest): 2 behind; p1 from 18 too.
+    expect(group.partitions.map((p) => p.lag)).toEqual([2, 2]);
+    expect(group.topics[0]!.consumeRate).toBe(0);
+    expect(group.autoscale.drainSeconds).not.toBe(0);
+  });
+
   it('computes consume and produce rates over the window', () => {
     const cluster = new FakeCluster({ partitions: 1 });
     const tracker = new LagTracker(testTrackerSettings());

@@ -211,12 +211,15 @@ export class LagTracker {
     const end = logEnd?.get(partition);
     const reported = observation.committed?.get(topic)?.get(partition);
     const unreadable = observation.unreadable?.get(topic)?.has(partition) ?? false;
-    // Never committed: the group's consumers would start where their offset reset says.
-    const committed =
-      reported !== undefined || observation.committed === undefined || unreadable
+    const start = logStart?.get(partition);
+    // Never committed, or committed below what retention kept (out of range): the group's
+    // consumers would start where their offset reset says, and the deleted records are no backlog.
+    const outOfRange = reported !== undefined && start !== undefined && reported < start;
+    const position =
+      (reported !== undefined && !outOfRange) || observation.committed === undefined || unreadable
         ? reported
         : this.settings.offsetReset === 'earliest'
-          ? logStart?.get(partition)
+          ? start
           : end;
     const owned =
       observation.owned !== undefined
@@ -224,7 +227,7 @@ export class LagTracker {
         : observation.members === undefined
           ? undefined
           : observation.members > 0;
-    if (committed === undefined || end === undefined) {
+    if (position === undefined || end === undefined) {
       return {
         topic,
         partition,
@@ -236,8 +239,12 @@ export class LagTracker {
         ownedByLiveMember: owned ?? null,
       };
     }
-    const lag = Math.max(0, end - committed);
+    const lag = Math.max(0, end - position);
     let partitionState = state.partitions.get(key);
+    // Status and consume rate follow what the group committed; a position the monitor derived
+    // (nothing committed: the reset point, which retention or production move) stays where it
+    // was first seen, so it never reads as consumption.
+    const committed = reported ?? partitionState?.lastCommitted ?? position;
     if (!partitionState) {
       partitionState = { window: [], lastCommitted: committed, committedSince: time };
       state.partitions.set(key, partitionState);
@@ -263,7 +270,7 @@ export class LagTracker {
       committed: reported ?? null,
       logEnd: end,
       lag,
-      lagSeconds: lagSeconds(this.timelines.get(key) ?? [], committed, time) ?? null,
+      lagSeconds: lagSeconds(this.timelines.get(key) ?? [], position, time) ?? null,
       status: status ?? null,
       ownedByLiveMember: owned ?? null,
     };

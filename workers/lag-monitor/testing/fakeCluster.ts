@@ -7,6 +7,8 @@ export class FakeCluster {
   readonly topic: string;
   readonly group: string;
   readonly logEnd: number[];
+  /** Log-start offset per partition (what retention kept); default 0. */
+  readonly logStart: number[];
   /** Committed offset per partition; undefined = nothing committed. */
   readonly committed: (number | undefined)[];
   members = 1;
@@ -19,6 +21,7 @@ export class FakeCluster {
     this.topic = options.topic ?? 'fleet.test.events.v1';
     this.group = options.group ?? 'fleet.test-group';
     this.logEnd = Array.from({ length: options.partitions }, () => 0);
+    this.logStart = Array.from({ length: options.partitions }, () => 0);
     this.committed = Array.from({ length: options.partitions }, () => 0);
   }
 
@@ -47,7 +50,7 @@ export class FakeCluster {
           {
             topic: this.topic,
             logEnd: new Map(this.logEnd.map((o, p) => [p, o])),
-            logStart: new Map(this.logEnd.map((_, p) => [p, 0])),
+            logStart: new Map(this.logStart.map((o, p) => [p, o])),
           },
         ],
       ]),
