@@ -18,6 +18,11 @@ export interface AutoscaleInputs {
   busyDrainSeconds: number;
   /** Relative dead band around the current replica count (like the HPA's 10%). */
   tolerance: number;
+  /**
+   * Whether the member count held over the whole rate window: a rate measured across a replica
+   * change divided by today's count is no per-replica capacity (default true).
+   */
+  steadyReplicas?: boolean;
 }
 
 /** The raw (unsmoothed) recommendation and how it was reached. */
@@ -51,7 +56,11 @@ export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
       : inputs.consumeRate > 0
         ? inputs.lag / inputs.consumeRate
         : Number.POSITIVE_INFINITY;
-  const busy = n > 0 && inputs.consumeRate > 0 && drainSeconds >= inputs.busyDrainSeconds;
+  const busy =
+    inputs.steadyReplicas !== false &&
+    n > 0 &&
+    inputs.consumeRate > 0 &&
+    drainSeconds >= inputs.busyDrainSeconds;
   const measuredCapacity = busy ? inputs.consumeRate / n : undefined;
   const capacityUsed = measuredCapacity ?? inputs.learnedCapacity;
   const cap = (replicas: number) => Math.min(Math.max(1, inputs.partitionCount), Math.max(1, replicas));

@@ -135,6 +135,26 @@ describe('LagTracker', () => {
     expect(Math.max(...signal.map((v) => v ?? 0))).toBeLessThanOrEqual(4);
   });
 
+  it('learns no per-replica capacity from a rate window that spans a change of replicas', () => {
+    const cluster = new FakeCluster({ partitions: 4 });
+    const tracker = new LagTracker(testTrackerSettings({ statusWindow: 3, targetDrainSeconds: 5 }));
+    // A deep backlog throughout: every replica is busy. Each replica consumes 40 msgs/s.
+    const poll = (replicas: number) => {
+      cluster.members = replicas;
+      for (let p = 0; p < 4; p++) {
+        cluster.logEnd[p] = (cluster.logEnd[p] ?? 0) + 1000;
+        cluster.committed[p] = (cluster.committed[p] ?? 0) + (40 * replicas) / 4;
+      }
+      return tracker.observe(cluster.sample()).groups[0]!.autoscale;
+    };
+    for (let i = 0; i < 4; i++) poll(1);
+    expect(poll(1).capacityPerReplica).toBe(40);
+    // Two more replicas join: until the window holds three replicas only, the mixed rate ÷ 3 is no capacity.
+    const mixed = [poll(3), poll(3)];
+    expect(mixed.map((a) => a.capacityPerReplica)).toEqual([40, 40]);
+    expect(poll(3).capacityPerReplica).toBe(40);
+  });
+
   it('reports every figure unknown after a failed poll and keeps the history for the next good one', () => {
     const cluster = new FakeCluster({ partitions: 1 });
     const tracker = new LagTracker(testTrackerSettings());

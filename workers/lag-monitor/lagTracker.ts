@@ -52,6 +52,8 @@ interface GroupState {
   partitions: Map<string, PartitionState>;
   smoothing: ScaleSmoothing;
   capacities: number[];
+  /** Member counts of the last `statusWindow` evaluations (the rate window), oldest first. */
+  memberCounts: number[];
 }
 
 interface TopicPoll {
@@ -142,6 +144,7 @@ export class LagTracker {
       partitions: new Map<string, PartitionState>(),
       smoothing: { recent: [], current: undefined },
       capacities: [],
+      memberCounts: [],
     };
     this.groups.set(observation.groupId, state);
     const errors = sample.problems
@@ -294,6 +297,7 @@ export class LagTracker {
     const excluded = partitions
       .filter((p) => p.status === 'STALL')
       .map((p) => ({ topic: p.topic, partition: p.partition }));
+    state.memberCounts = [...state.memberCounts, members].slice(-s.statusWindow);
     const counted = partitions.filter((p) => p.lag !== null && p.status !== 'STALL');
     const totalLag = partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
     const rates = windowRates(
@@ -326,6 +330,7 @@ export class LagTracker {
       targetDrainSeconds: s.targetDrainSeconds,
       busyDrainSeconds: Math.max(1, (2 * s.pollIntervalMs) / 1000),
       tolerance: s.scaleTolerance,
+      steadyReplicas: state.memberCounts.every((count) => count === members),
     });
     if (decision.measuredCapacity !== undefined) {
       state.capacities = [...state.capacities, decision.measuredCapacity].slice(-capacitySamples);
