@@ -1,6 +1,7 @@
 import type { MessageHeader } from '@confluentinc/kafka-javascript';
 import {
   type DeadLetterInfo,
+  deadLetterTopicOf,
   parseDeadLetterHeaders,
 } from '../../workers/runtime/resilience/deadLetterRecord.ts';
 
@@ -48,6 +49,12 @@ export function toDlqRecord(message: ConsumedRecord): DlqRecord {
     info = parseDeadLetterHeaders(headers);
   } catch (error) {
     problem = (error as Error).message;
+  }
+  // Only the runtime writes to <topic>.dlq, naming <topic>: a record naming another topic was
+  // written by hand or forged, and a replay must not send it wherever it says.
+  if (info && deadLetterTopicOf(info.originalTopic) !== message.topic) {
+    problem = `it names ${info.originalTopic} as its original topic, but ${message.topic} is not that topic's DLQ`;
+    info = undefined;
   }
   const key = message.key ?? null;
   return {
