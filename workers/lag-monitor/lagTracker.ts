@@ -213,17 +213,11 @@ export class LagTracker {
     const key = partitionKey(topic, partition);
     const end = logEnd?.get(partition);
     const reported = observation.committed?.get(topic)?.get(partition);
-    const unreadable = observation.unreadable?.get(topic)?.has(partition) ?? false;
-    const start = logStart?.get(partition);
-    // Never committed, or committed below what retention kept (out of range): the group's
-    // consumers would start where their offset reset says, and the deleted records are no backlog.
-    const outOfRange = reported !== undefined && start !== undefined && reported < start;
-    const position =
-      (reported !== undefined && !outOfRange) || observation.committed === undefined || unreadable
-        ? reported
-        : this.settings.offsetReset === 'earliest'
-          ? start
-          : end;
+    const readable =
+      observation.committed !== undefined && !observation.unreadable?.get(topic)?.has(partition);
+    const position = readable
+      ? resumePosition(reported, logStart?.get(partition), end, this.settings.offsetReset)
+      : undefined;
     const owned =
       observation.owned !== undefined
         ? observation.owned.has(key)
@@ -362,6 +356,22 @@ export class LagTracker {
     }
     return { topic, partitions: last.logEnd.size, produceRate: advanced / ((last.time - first.time) / 1000) };
   }
+}
+
+/**
+ * Where a group's consumers would read next on a partition whose offsets were read: the committed
+ * offset — unless there is none, or retention deleted the records it points at (out of range),
+ * where the offset reset sends them. The deleted records are no backlog.
+ */
+function resumePosition(
+  committed: number | undefined,
+  logStart: number | undefined,
+  logEnd: number | undefined,
+  offsetReset: 'earliest' | 'latest',
+): number | undefined {
+  const outOfRange = committed !== undefined && logStart !== undefined && committed < logStart;
+  if (committed !== undefined && !outOfRange) return committed;
+  return offsetReset === 'earliest' ? logStart : logEnd;
 }
 
 /** Consume and produce rates (msgs/s) summed over partitions with two samples or more; undefined when none has. */
