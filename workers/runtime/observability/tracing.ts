@@ -129,8 +129,8 @@ export function currentTraceIds(
 /**
  * Whether an OpenTelemetry SDK registered a tracer provider. Without one every span is the API's
  * non-recording span, and the helpers below only carry the trace context: starting no-op spans
- * (attribute and link objects, a second async context per record) was ~10% of a settler's main
- * thread in the P3 profile. Checked per call, so an SDK registered later takes over at once.
+ * (attribute and link objects, a second async context per record) cost about 1 µs of CPU per
+ * consumed-and-produced record for nothing. Checked per call, so a later SDK takes over at once.
  */
 function tracingSdkRegistered(): boolean {
   const provider = trace.getTracerProvider();
