@@ -1,3 +1,4 @@
+import type { HeaderList } from '../../workers/runtime/resilience/deadLetterRecord.ts';
 import type { DlqRecord } from './dlqRecord.ts';
 import { recordCoordinates } from './dlqRecord.ts';
 
@@ -16,7 +17,8 @@ export interface ReplayRecord {
   partition: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string | Buffer>;
+  /** The original headers (a repeated name as often as it came), then the replay marker. */
+  headers: HeaderList;
   /** The replay marker this record carries. */
   marker: string;
 }
@@ -29,13 +31,14 @@ export interface ReplayRecord {
  */
 export function buildReplayRecord(record: DlqRecord, replayedAt: Date): ReplayRecord | undefined {
   if (!record.info) return undefined;
-  const headers: Record<string, string | Buffer> = {};
-  for (const [name, value] of Object.entries(record.info.originalHeaders)) {
-    if (name !== replayHeaders.of && name !== replayHeaders.at) headers[name] = value;
-  }
   const marker = recordCoordinates(record.topic, record.partition, record.offset);
-  headers[replayHeaders.of] = marker;
-  headers[replayHeaders.at] = replayedAt.toISOString();
+  const headers: HeaderList = [
+    ...record.info.originalHeaderList.filter(
+      ([name]) => name !== replayHeaders.of && name !== replayHeaders.at,
+    ),
+    [replayHeaders.of, marker],
+    [replayHeaders.at, replayedAt.toISOString()],
+  ];
   return {
     topic: record.info.originalTopic,
     partition: record.info.originalPartition,

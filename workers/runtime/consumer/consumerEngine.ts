@@ -715,6 +715,7 @@ export class ConsumerEngine<V = unknown> {
         key: record.key == null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key),
         value: record.value,
         headers: envelope.headers,
+        headerList: headerList(record.headers ?? []),
         error,
         attempts: Math.max(1, envelope.attempts),
         groupId: this.worker.groupId,
@@ -1145,6 +1146,16 @@ function correlationIdOf(envelope: Envelope): string {
   if (header && header.length > 0) return header.toString('utf8');
   const r = envelope.record;
   return `${r.topic}/${r.partition}/${r.offset}`;
+}
+
+/** Every header of a record in order, a repeated name as often as it came (for the dead letter). */
+function headerList(headers: NonNullable<Message['headers']>): [string, Buffer][] {
+  return headers.flatMap((header) =>
+    Object.entries(header).map(([name, value]): [string, Buffer] => [
+      name,
+      Buffer.isBuffer(value) ? value : Buffer.from(value),
+    ]),
+  );
 }
 
 function headerMap(headers: NonNullable<Message['headers']>): Record<string, Buffer> {

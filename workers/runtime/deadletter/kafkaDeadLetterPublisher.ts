@@ -44,7 +44,7 @@ export class KafkaDeadLetterPublisher implements DeadLetterPublisher {
     await this.producer.sendRaw(record.topic, {
       key: record.key,
       value: record.value,
-      headers: record.headers,
+      headers: record.headerList,
       verbatimHeaders: true,
       ...(record.partition === undefined ? {} : { partition: record.partition }),
     });

@@ -21,6 +21,7 @@ import {
   TRACESTATE_HEADER,
   withProducerSpan,
 } from '../observability/tracing.ts';
+import type { HeaderList } from '../resilience/deadLetterRecord.ts';
 import { ProduceError } from './produceError.ts';
 import type { ProducerSettings } from './producerSettings.ts';
 
@@ -32,8 +33,11 @@ export interface SendRecord<V> {
   /** Partitioning key (vehicle id, rental id); null/undefined spreads records over partitions. */
   key?: string | Buffer | null;
   value: V;
-  /** Extra headers. `traceparent`/`tracestate` are always replaced by the active trace context. */
-  headers?: Readonly<Record<string, string | Buffer>>;
+  /**
+   * Extra headers. `traceparent`/`tracestate` are always replaced by the active trace context.
+   * An ordered list (a name may repeat) is taken only with `verbatimHeaders`.
+   */
+  headers?: Readonly<Record<string, string | Buffer>> | HeaderList;
   /** Fixed partition; default: the partitioner (murmur2 of the key, like the Java client). */
   partition?: number;
   /** Record timestamp in ms since epoch; default: now. */
@@ -45,6 +49,10 @@ export interface SendRecord<V> {
    * added or rewritten. For records that carry another record's headers (dead letters, replays).
    */
   verbatimHeaders?: boolean;
+}
+
+function isHeaderList(headers: SendRecord<unknown>['headers']): headers is HeaderList {
+  return Array.isArray(headers);
 }
 
 /** Where the broker stored a record. */
@@ -258,10 +266,9 @@ export class FleetProducer {
 
   /** Correlation id and trace context first-class; caller headers kept otherwise. */
   private buildHeaders(record: SendRecord<unknown>): MessageHeader[] {
-    if (record.verbatimHeaders) {
-      return Object.entries(record.headers ?? {}).map(([name, value]) => ({ [name]: value }));
-    }
-    const headers: Record<string, string | Buffer> = { ...record.headers };
+    const listed = isHeaderList(record.headers) ? record.headers : Object.entries(record.headers ?? {});
+    if (record.verbatimHeaders) return listed.map(([name, value]) => ({ [name]: value }));
+    const headers: Record<string, string | Buffer> = Object.fromEntries(listed);
     delete headers[TRACEPARENT_HEADER];
     delete headers[TRACESTATE_HEADER];
     const given = headers[CORRELATION_ID_HEADER];

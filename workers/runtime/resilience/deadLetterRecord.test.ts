@@ -89,6 +89,33 @@ describe('buildDeadLetterRecord', () => {
     expect(record.headers['fleet.dlq.stale']).toBeUndefined();
   });
 
+  it('sends a repeated original header as often as it came, in order, before the fleet.dlq.* ones', () => {
+    const record = build({
+      headerList: [
+        ['x-rep', Buffer.from('first')],
+        ['correlation-id', Buffer.from('corr-1')],
+        ['x-rep', Buffer.from('second')],
+        ['fleet.dlq.stale', Buffer.from('from an earlier dead-lettering')],
+      ],
+    });
+    const names = record.headerList.map(([name]) => name);
+    expect(names.slice(0, 3)).toEqual(['x-rep', 'correlation-id', 'x-rep']);
+    expect(names.slice(3).every((name) => name.startsWith('fleet.dlq.'))).toBe(true);
+    expect(names).not.toContain('fleet.dlq.stale');
+    expect(record.headerList.filter(([name]) => name === 'x-rep').map(([, v]) => v.toString())).toEqual([
+      'first',
+      'second',
+    ]);
+    // Read back, both values are there for a replay.
+    const read: Record<string, Buffer[]> = {};
+    for (const [name, value] of record.headerList) read[name] = [...(read[name] ?? []), Buffer.from(value)];
+    expect(
+      parseDeadLetterHeaders(read)
+        .originalHeaderList.filter(([name]) => name === 'x-rep')
+        .map(([, v]) => v.toString()),
+    ).toEqual(['first', 'second']);
+  });
+
   it('describes non-ProcessingError values', () => {
     const record = build({ error: 'boom' });
     expect(record.headers[deadLetterHeaders.errorClass]).toBe('string');
@@ -142,6 +169,10 @@ describe('parseDeadLetterHeaders', () => {
       worker: 'settler',
       deadLetteredAt: new Date('2026-01-01T00:00:05.000Z'),
       originalHeaders: { 'correlation-id': Buffer.from('corr-1'), traceparent: Buffer.from(traceparent) },
+      originalHeaderList: [
+        ['correlation-id', Buffer.from('corr-1')],
+        ['traceparent', Buffer.from(traceparent)],
+      ],
     });
   });
 

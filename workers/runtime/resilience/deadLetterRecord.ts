@@ -40,8 +40,10 @@ export interface FailedMessage {
   key: Buffer | null;
   /** The original value bytes (null stays null): never the decoded value. */
   value: Buffer | null;
-  /** The original record headers. */
+  /** The original record headers, one value per name (the last). */
   headers: Readonly<Record<string, Buffer>>;
+  /** The original headers in order, a repeated name as often as it came; `headers` when absent. */
+  headerList?: HeaderList;
   /** What sent it to the DLQ (any thrown value). */
   error: unknown;
   /** Attempts made, the last one included. */
@@ -64,13 +66,18 @@ export interface DeadLetterPlacement {
   correlationId?: string;
 }
 
+/** Record headers in order; a name may repeat (Kafka allows it). */
+export type HeaderList = readonly (readonly [string, string | Buffer])[];
+
 /** A record ready for the producer; `partition` undefined leaves the choice to the key partitioner. */
 export interface DeadLetterRecord {
   topic: string;
   partition: number | undefined;
   key: Buffer | null;
   value: Buffer | null;
-  /** The runtime's `fleet.dlq.*` headers (strings) plus the original headers, bytes unchanged. */
+  /** What is sent: the original headers in order, bytes unchanged, then the runtime's `fleet.dlq.*` ones. */
+  headerList: HeaderList;
+  /** The same headers by name (the last value of a repeated one), for reading. */
   headers: Record<string, string | Buffer>;
 }
 
@@ -83,14 +90,15 @@ export function buildDeadLetterRecord(
   failed: FailedMessage,
   placement: DeadLetterPlacement,
 ): DeadLetterRecord {
+  // Headers of an earlier dead-lettering (a replayed message failing again) are replaced below.
+  const list: [string, string | Buffer][] = (failed.headerList ?? Object.entries(failed.headers))
+    .filter(([name]) => !name.startsWith(deadLetterHeaderPrefix))
+    .map(([name, value]) => [name, value]);
+  if (!list.some(([name]) => name === 'correlation-id') && placement.correlationId) {
+    list.push(['correlation-id', placement.correlationId]);
+  }
   const headers: Record<string, string | Buffer> = {};
-  for (const [name, value] of Object.entries(failed.headers)) {
-    // Headers of an earlier dead-lettering (a replayed message failing again) are replaced below.
-    if (!name.startsWith(deadLetterHeaderPrefix)) headers[name] = value;
-  }
-  if (headers['correlation-id'] === undefined && placement.correlationId) {
-    headers['correlation-id'] = placement.correlationId;
-  }
+  for (const [name, value] of list) headers[name] = value;
   const described = describeError(failed.error);
   const h = deadLetterHeaders;
   headers[h.originalTopic] = failed.topic;
@@ -108,11 +116,15 @@ export function buildDeadLetterRecord(
   const keepsPartition =
     placement.deadLetterPartitionCount >= placement.sourcePartitionCount &&
     failed.partition < placement.deadLetterPartitionCount;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(deadLetterHeaderPrefix)) list.push([name, value]);
+  }
   return {
     topic: deadLetterTopicOf(failed.topic),
     partition: keepsPartition ? failed.partition : undefined,
     key: failed.key,
     value: failed.value,
+    headerList: list,
     headers,
   };
 }
@@ -134,8 +146,10 @@ export interface DeadLetterInfo {
   attempts: number;
   worker: string;
   deadLetteredAt: Date;
-  /** The original record's own headers (everything not prefixed `fleet.dlq.`), to replay it as it was. */
+  /** The original record's own headers (everything not prefixed `fleet.dlq.`), the last value per name. */
   originalHeaders: Record<string, Buffer>;
+  /** The same, every value of a repeated name (grouped by name, in order): what a replay sends. */
+  originalHeaderList: (readonly [string, Buffer])[];
 }
 
 /** A record on a DLQ whose `fleet.dlq.*` headers are missing or malformed. */
@@ -185,12 +199,17 @@ export function parseDeadLetterHeaders(headers: Readonly<Record<string, RecordHe
     worker: text(h.worker),
     deadLetteredAt,
     originalHeaders: {},
+    originalHeaderList: [],
   };
   if (problems.length > 0) throw new DeadLetterHeadersError(problems);
   for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(deadLetterHeaderPrefix)) continue;
-    const last = lastValue(value);
-    if (last !== undefined) info.originalHeaders[name] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+    if (name.startsWith(deadLetterHeaderPrefix) || value === undefined) continue;
+    const values = Buffer.isBuffer(value) || typeof value === 'string' ? [value] : value;
+    for (const one of values) {
+      const bytes = Buffer.isBuffer(one) ? one : Buffer.from(one);
+      info.originalHeaderList.push([name, bytes]);
+      info.originalHeaders[name] = bytes;
+    }
   }
   return info;
 }

@@ -60,7 +60,8 @@ export interface TestRecord {
   key: string | null;
   value: Buffer | string | null;
   partition?: number;
-  headers?: Record<string, string | Buffer>;
+  /** By name, or as an ordered list in which a name may repeat. */
+  headers?: Record<string, string | Buffer> | [string, string | Buffer][];
 }
 
 /** Produces records fast (librdkafka batching) and resolves when every delivery report arrived. */
@@ -85,7 +86,8 @@ export async function produceRecords(topic: string, records: TestRecord[]): Prom
     });
   });
   for (const record of records) {
-    const headers = record.headers ? Object.entries(record.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+    const entries = Array.isArray(record.headers) ? record.headers : Object.entries(record.headers ?? {});
+    const headers = record.headers ? entries.map(([k, v]) => ({ [k]: v })) : undefined;
     const value =
       record.value === null ? null : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value);
     for (;;) {
