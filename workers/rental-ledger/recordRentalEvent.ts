@@ -49,22 +49,28 @@ export function recordRentalEvent(pool: pg.Pool, event: LedgerEvent): Promise<Le
   });
 }
 
-async function recordPayment(client: pg.PoolClient, event: PaymentEvent): Promise<LedgerRecord> {
-  const creditedAccount = creditedAccountFor(event.purpose);
-  const existing = await query<{
+/** A captured payment as stored (amounts as numeric text), or undefined when the ledger never got it. */
+async function readPayment(client: pg.PoolClient, paymentId: string, operation: string) {
+  const rows = await query<{
     rental_id: string;
     customer_id: string;
     credited_account: string;
     currency: string;
     captured_minor: string;
+    refunded_minor: string;
   }>(
     client,
-    'reading the payment',
-    `SELECT rental_id, customer_id, credited_account, currency, captured_minor
+    operation,
+    `SELECT rental_id, customer_id, credited_account, currency, captured_minor, refunded_minor
        FROM fleet.ledger_payments WHERE payment_id = $1`,
-    [event.paymentId],
+    [paymentId],
   );
-  const stored = existing[0];
+  return rows[0];
+}
+
+async function recordPayment(client: pg.PoolClient, event: PaymentEvent): Promise<LedgerRecord> {
+  const creditedAccount = creditedAccountFor(event.purpose);
+  const stored = await readPayment(client, event.paymentId, 'reading the payment');
   if (stored) {
     const same =
       stored.rental_id === event.rentalId &&
@@ -105,20 +111,7 @@ async function recordPayment(client: pg.PoolClient, event: PaymentEvent): Promis
 async function recordRefund(client: pg.PoolClient, event: RefundEvent): Promise<LedgerRecord> {
   // Read without a lock: the refunds' own trigger moves the payment's total under its row lock, and
   // the table's CHECK refuses a total past the capture, so two racing refunds never both fit.
-  const payments = await query<{
-    rental_id: string;
-    credited_account: string;
-    currency: string;
-    captured_minor: string;
-    refunded_minor: string;
-  }>(
-    client,
-    'reading the refunded payment',
-    `SELECT rental_id, credited_account, currency, captured_minor, refunded_minor
-       FROM fleet.ledger_payments WHERE payment_id = $1`,
-    [event.paymentId],
-  );
-  const payment = payments[0];
+  const payment = await readPayment(client, event.paymentId, 'reading the refunded payment');
   if (!payment) {
     throw new LedgerRefusalError(
       `refund ${event.refundId} is for payment ${event.paymentId}, which the ledger never received`,

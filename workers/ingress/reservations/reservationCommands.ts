@@ -140,18 +140,28 @@ export class ReservationCommandPublisher {
     return Math.ceil(this.settings.breakerResetMs / 1000);
   }
 
-  /** Refuses at once when the breaker is open or the producer is not connected (no database write happens then). */
-  ensureAvailable(): void {
+  /**
+   * Why a command cannot be enqueued now — the breaker is open or the producer not connected —
+   * counted as a failure; undefined when it can. Asked before any database write.
+   */
+  unavailability(): EnqueueError | undefined {
     if (this.breaker.state === 'open') {
-      throw this.failed(
+      return this.failed(
         new EnqueueError('breaker_open', 'the kafka-produce circuit breaker is open', this.retryAfterSeconds),
       );
     }
     if (!this.producer.isConnected()) {
-      throw this.failed(
+      return this.failed(
         new EnqueueError('not_connected', 'the producer is not connected to Kafka', this.retryAfterSeconds),
       );
     }
+    return undefined;
+  }
+
+  /** Refuses at once (the `unavailability()`) when commands cannot be enqueued now. */
+  private ensureAvailable(): void {
+    const refusal = this.unavailability();
+    if (refusal) throw refusal;
   }
 
   /** Whether commands can be enqueued now (readiness). */

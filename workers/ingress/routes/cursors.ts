@@ -1,5 +1,6 @@
 import { validationProblem } from '../http/problemDetails.ts';
 import { uuidPattern } from '../reservations/reservationInput.ts';
+import { parseRfc3339 } from '../reservations/rfc3339.ts';
 
 /**
  * Page cursors are opaque to clients (base64url of a tagged position), so the pagination scheme
@@ -32,18 +33,11 @@ export function encodeReservationCursor(position: { createdAt: string; reservati
 const createdAtPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 /**
- * A timestamp of the cursor's shape that names a real instant PostgreSQL accepts: month 13,
- * 30 February, hour 99 or year 0 are a forged cursor (400), not a database error (500).
+ * A timestamp of the cursor's shape that names a real instant (the API's RFC 3339 parser): month
+ * 13, 30 February, hour 99 or year 0 are a forged cursor (400), not a database error (500).
  */
 function isCalendarInstant(createdAt: string): boolean {
-  if (!createdAtPattern.test(createdAt)) return false;
-  const ms = Date.parse(createdAt);
-  // Rounding to whole seconds on both sides: Date keeps milliseconds, the cursor microseconds.
-  return (
-    Number.isFinite(ms) &&
-    new Date(ms).getUTCFullYear() >= 1 &&
-    new Date(ms).toISOString().slice(0, 19) === createdAt.slice(0, 19)
-  );
+  return createdAtPattern.test(createdAt) && parseRfc3339(createdAt) !== undefined;
 }
 
 /** The position a reservation cursor stands for. */

@@ -66,7 +66,7 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
     const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
     const nowMs = ctx.now();
     const input = parseReservationShape(request.body);
-    const refusal = reservationRuleProblem(input, config.reservations, nowMs) ?? brokerRefusal();
+    const refusal = reservationRuleProblem(input, config.reservations, nowMs) ?? publisher.unavailability();
     if (refusal) {
       // A retry must get its first answer even when the time rules or the broker would refuse a
       // new request now: its key names the reservation, which may need nothing produced at all.
@@ -123,17 +123,6 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
         return replay(request, reply, outcome.reservationId, outcome.status, input, idempotencyKey, nowMs);
       case 'created':
         return enqueueCreated(request, reply, outcome.reservationId, input, idempotencyKey, nowMs);
-    }
-  }
-
-  /** The broker known to be unreachable: refuse before writing anything. */
-  function brokerRefusal(): EnqueueError | undefined {
-    try {
-      publisher.ensureAvailable();
-      return undefined;
-    } catch (error) {
-      if (error instanceof EnqueueError) return error;
-      throw error;
     }
   }
 

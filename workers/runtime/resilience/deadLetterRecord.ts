@@ -77,7 +77,7 @@ export interface DeadLetterRecord {
   value: Buffer | null;
   /** What is sent: the original headers in order, bytes unchanged, then the runtime's `fleet.dlq.*` ones. */
   headerList: HeaderList;
-  /** The same headers by name (the last value of a repeated one), for reading. */
+  /** The same headers by name (the last value of a repeated one), derived from `headerList`, for reading. */
   headers: Record<string, string | Buffer>;
 }
 
@@ -91,41 +91,40 @@ export function buildDeadLetterRecord(
   placement: DeadLetterPlacement,
 ): DeadLetterRecord {
   // Headers of an earlier dead-lettering (a replayed message failing again) are replaced below.
-  const list: [string, string | Buffer][] = (failed.headerList ?? Object.entries(failed.headers))
-    .filter(([name]) => !name.startsWith(deadLetterHeaderPrefix))
-    .map(([name, value]) => [name, value]);
-  if (!list.some(([name]) => name === 'correlation-id') && placement.correlationId) {
-    list.push(['correlation-id', placement.correlationId]);
-  }
-  const headers: Record<string, string | Buffer> = {};
-  for (const [name, value] of list) headers[name] = value;
+  const original = (failed.headerList ?? Object.entries(failed.headers)).filter(
+    ([name]) => !name.startsWith(deadLetterHeaderPrefix),
+  );
+  const correlation: HeaderList =
+    !original.some(([name]) => name === 'correlation-id') && placement.correlationId
+      ? [['correlation-id', placement.correlationId]]
+      : [];
   const described = describeError(failed.error);
   const h = deadLetterHeaders;
-  headers[h.originalTopic] = failed.topic;
-  headers[h.originalPartition] = String(failed.partition);
-  headers[h.originalOffset] = String(failed.offset);
-  headers[h.originalTimestamp] = String(failed.timestamp);
-  headers[h.consumerGroup] = failed.groupId;
-  headers[h.errorClass] = described.errorClass;
-  headers[h.errorCode] = described.code;
-  headers[h.errorMessage] = truncateUtf8(described.message, maxErrorMessageBytes);
-  headers[h.attempts] = String(failed.attempts);
-  headers[h.worker] = failed.worker;
-  headers[h.deadLetteredAt] = placement.deadLetteredAt.toISOString();
-
+  const list: HeaderList = [
+    ...original,
+    ...correlation,
+    [h.originalTopic, failed.topic],
+    [h.originalPartition, String(failed.partition)],
+    [h.originalOffset, String(failed.offset)],
+    [h.originalTimestamp, String(failed.timestamp)],
+    [h.consumerGroup, failed.groupId],
+    [h.errorClass, described.errorClass],
+    [h.errorCode, described.code],
+    [h.errorMessage, truncateUtf8(described.message, maxErrorMessageBytes)],
+    [h.attempts, String(failed.attempts)],
+    [h.worker, failed.worker],
+    [h.deadLetteredAt, placement.deadLetteredAt.toISOString()],
+  ];
   const keepsPartition =
     placement.deadLetterPartitionCount >= placement.sourcePartitionCount &&
     failed.partition < placement.deadLetterPartitionCount;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(deadLetterHeaderPrefix)) list.push([name, value]);
-  }
   return {
     topic: deadLetterTopicOf(failed.topic),
     partition: keepsPartition ? failed.partition : undefined,
     key: failed.key,
     value: failed.value,
     headerList: list,
-    headers,
+    headers: Object.fromEntries(list),
   };
 }
 
