@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAvroSchemaFile } from '../../schemas/avroSchemaFile.ts';
 import { findSubjectDefinition } from '../../schemas/subjects.ts';
 import type { IngressService } from './ingressService.ts';
-import { closedPort, IngressTestEnvironment, seededVehicleIds } from './testing/ingressTestKit.ts';
+import {
+  closedPort,
+  findCommand,
+  IngressTestEnvironment,
+  requestedReservationId,
+  seededVehicleIds,
+  waitFor,
+} from './testing/ingressTestKit.ts';
 import { metricSample } from './testing/metricSample.ts';
 
 // Kafka unavailable: never 202, always 503 + Retry-After, and no pending reservation left behind.
@@ -26,8 +33,8 @@ function reserve(
   token: string,
   offsetDays: number,
   headers: Record<string, string> = {},
+  start = Date.now() + offsetDays * day,
 ) {
-  const start = Date.now() + offsetDays * day;
   return service.ingress.app.inject({
     method: 'POST',
     url: '/v1/reservations',
@@ -161,11 +168,12 @@ describe('a retry with its Idempotency-Key while the broker is unreachable', () 
 
 describe('produce fails after the pending row was written', () => {
   let service: IngressService;
+  let missingTopic: string;
 
   beforeAll(async () => {
     // A topic that does not exist (auto-creation is off) with its subject registered: the value
     // encodes, the broker refuses the record. The breaker needs 3 calls before it judges.
-    const missingTopic = world.topics.missingName('ingress-no-topic');
+    missingTopic = world.topics.missingName('ingress-no-topic');
     const definition = findSubjectDefinition('fleet.reservation.commands.v1-value');
     if (!definition) throw new Error('commands subject missing');
     const subject = `${missingTopic}-value`;
@@ -234,6 +242,44 @@ describe('produce fails after the pending row was written', () => {
     ).toBeUndefined();
     const ready = await service.ingress.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
+  });
+
+  it('leaves the row pending for a retry that claimed it meanwhile: the retry answers 202, the first attempt 503', async () => {
+    // The first attempt's produce fails slowly (the broker waits 2 s for the missing topic); its
+    // retry, on a healthy instance, replays the pending row within that window.
+    const { service: slowToFail } = await world.start({
+      RESERVATION_COMMANDS_TOPIC: missingTopic,
+      KAFKA_PRODUCER_TOPIC_METADATA_PROPAGATION_MS: '2000',
+    });
+    const { service: healthy } = await world.start();
+    const subject = `raced-${randomUUID()}`;
+    const token = await world.token(subject);
+    const key = { 'idempotency-key': `race-${randomUUID()}` };
+    const start = Date.now() + 7 * day;
+    const firstAttempt = reserve(slowToFail, token, 7, key, start);
+    await waitFor(async () => (await rowsOf(subject)).length === 1, 10_000);
+    const retry = await reserve(healthy, token, 7, key, start);
+    expect(retry.statusCode).toBe(202);
+    const first = await firstAttempt;
+    expectUnavailable(first);
+
+    // The 202 stands: the row is still pending under its key (for the settler to decide), and the
+    // retry's command is in Kafka.
+    expect(await rowsOf(subject)).toEqual([
+      { status: 'pending', decision_reason: null, idempotency_key: key['idempotency-key'] },
+    ]);
+    const reservationId = retry.json().reservationId;
+    const command = await findCommand(
+      world.topic,
+      world.registry,
+      (record) => requestedReservationId(record) === reservationId,
+    );
+    expect(command.headers['correlation-id']).toBe(retry.headers['x-request-id']);
+    const claims = await world.owner.query(
+      'SELECT relay_count FROM fleet.reservation_requests WHERE reservation_id = $1',
+      [reservationId],
+    );
+    expect(claims.rows[0].relay_count).toBe(1);
   });
 });
 

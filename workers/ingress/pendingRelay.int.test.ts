@@ -7,8 +7,8 @@ import { requestedCommandId } from './reservations/reservationCommands.ts';
 import {
   closedPort,
   IngressTestEnvironment,
-  type ReadCommand,
   readCommandsUntil,
+  requestedReservationId,
   seededVehicleIds,
 } from './testing/ingressTestKit.ts';
 import { metricSample } from './testing/metricSample.ts';
@@ -62,12 +62,6 @@ async function orphanedPendingRow(
     );
   }
   return { ...row, endsAt };
-}
-
-/** The reservation id of a ReservationRequested record (undefined for other commands). */
-function requestedReservationId(record: ReadCommand): string | undefined {
-  return (record.value as { payload: Record<string, { reservationId?: string }> }).payload[requestedBranch]
-    ?.reservationId;
 }
 
 async function relayState(reservationId: string) {

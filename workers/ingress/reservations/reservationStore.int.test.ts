@@ -110,6 +110,69 @@ describe('withdrawing an unenqueued request (migration 007)', () => {
   });
 });
 
+describe('claiming a pending request for a replay (migration 015)', () => {
+  it('claims a pending row so that its first attempt can no longer withdraw it', async () => {
+    const created = await place(`c-${randomUUID()}`, 5, 'key-c');
+    if (created.kind !== 'created') throw new Error(created.kind);
+    expect(await store.claimForReplay(created.reservationId)).toBe('claimed');
+    expect(await store.withdrawUnenqueued(created.reservationId)).toBe('pending');
+    const row = (
+      await owner.query(
+        'SELECT status, idempotency_key, relay_count, relayed_at FROM fleet.reservation_requests WHERE reservation_id = $1',
+        [created.reservationId],
+      )
+    ).rows[0];
+    expect(row).toMatchObject({ status: 'pending', idempotency_key: 'key-c', relay_count: 1 });
+    expect(row.relayed_at).toBeInstanceOf(Date);
+    // A second replay claims it again; the relay's count shows both.
+    expect(await store.claimForReplay(created.reservationId)).toBe('claimed');
+  });
+
+  it('reports a withdrawn row, a decided row and a missing one without changing them', async () => {
+    const customer = `d-${randomUUID()}`;
+    const withdrawn = await place(customer, 6, 'key-w');
+    const settled = await place(customer, 7);
+    if (withdrawn.kind !== 'created' || settled.kind !== 'created') throw new Error('not created');
+    expect(await store.withdrawUnenqueued(withdrawn.reservationId)).toBe('withdrawn');
+    expect(await store.claimForReplay(withdrawn.reservationId)).toBe('withdrawn');
+    await app.query(
+      `UPDATE fleet.reservation_requests SET status = 'rejected', decision_reason = 'overlap', decided_at = now()
+        WHERE reservation_id = $1`,
+      [settled.reservationId],
+    );
+    expect(await store.claimForReplay(settled.reservationId)).toBe('rejected');
+    expect(await store.claimForReplay(randomUUID())).toBe('not-found');
+    const counts = await owner.query<{ relay_count: number }>(
+      'SELECT relay_count FROM fleet.reservation_requests WHERE reservation_id = ANY($1) ORDER BY relay_count',
+      [[withdrawn.reservationId, settled.reservationId]],
+    );
+    expect(counts.rows.map((row) => row.relay_count)).toEqual([0, 0]);
+  });
+
+  it('runs with the definer rights and pinned search_path, and only for the application role', async () => {
+    const created = await place(`r-${randomUUID()}`, 8);
+    if (created.kind !== 'created') throw new Error(created.kind);
+    expect(
+      await sqlStateOfRejection(
+        readonly.query('SELECT fleet.claim_pending_request_for_replay($1)', [created.reservationId]),
+      ),
+    ).toBe('42501');
+    expect(
+      await sqlStateOfRejection(
+        app.query('UPDATE fleet.reservation_requests SET relay_count = 1 WHERE reservation_id = $1', [
+          created.reservationId,
+        ]),
+      ),
+    ).toBe('42501');
+    const definer = (
+      await owner.query(
+        `SELECT p.prosecdef, p.proconfig FROM pg_proc p WHERE p.proname = 'claim_pending_request_for_replay'`,
+      )
+    ).rows[0];
+    expect(definer).toEqual({ prosecdef: true, proconfig: ['search_path=pg_catalog, pg_temp'] });
+  });
+});
+
 describe('placing pending requests', () => {
   it('takes exactly the quota under concurrency (the per-customer lock)', async () => {
     const customer = `q-${randomUUID()}`;

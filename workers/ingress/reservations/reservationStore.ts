@@ -33,8 +33,11 @@ export type PlaceOutcome =
   | { kind: 'quota-exceeded'; openReservations: number }
   | { kind: 'unknown-vehicle' };
 
-/** What withdrawing an unenqueued request found. */
+/** What withdrawing an unenqueued request found (`pending`: a replay or the relay claimed it). */
 export type WithdrawOutcome = 'withdrawn' | 'not-found' | ReservationStatus;
+
+/** What claiming a pending request for a replay found (`withdrawn`: its first attempt withdrew it). */
+export type ReplayClaim = 'claimed' | 'withdrawn' | 'not-found' | Exclude<ReservationStatus, 'pending'>;
 
 /** A pending request the relay claimed: what its command is rebuilt from. */
 export interface StalePendingRequest {
@@ -236,17 +239,43 @@ export class ReservationStore {
    * Marks a request whose command never reached Kafka as rejected (`enqueue_failed`) and frees
    * its Idempotency-Key, through the narrow SECURITY DEFINER function of migration 007. When the
    * settler decided it first (the produce outcome was unknown but the record did arrive), the
-   * decided status is returned and nothing changes.
+   * decided status is returned and nothing changes; a row a replay claimed (migration 015) stays
+   * `pending` and `pending` is returned.
    */
   async withdrawUnenqueued(reservationId: string): Promise<WithdrawOutcome> {
+    return (await this.requestFunctionOutcome(
+      'withdraw_unenqueued_reservation_request',
+      reservationId,
+      'withdrawing an unenqueued reservation request',
+    )) as WithdrawOutcome;
+  }
+
+  /**
+   * Claims a still-pending request before a replay produces its command again (migration 015), so
+   * that its first attempt can no longer withdraw it; otherwise reports what became of it.
+   */
+  async claimForReplay(reservationId: string): Promise<ReplayClaim> {
+    return (await this.requestFunctionOutcome(
+      'claim_pending_request_for_replay',
+      reservationId,
+      'claiming a pending reservation request for a replay',
+    )) as ReplayClaim;
+  }
+
+  /** Calls one of the migrations' per-request SECURITY DEFINER functions; `not-found` for a NULL outcome. */
+  private async requestFunctionOutcome(
+    name: 'withdraw_unenqueued_reservation_request' | 'claim_pending_request_for_replay',
+    reservationId: string,
+    doing: string,
+  ): Promise<string> {
     try {
       const result = await this.pool.query<{ outcome: string | null }>(
-        'SELECT fleet.withdraw_unenqueued_reservation_request($1) AS outcome',
+        `SELECT fleet.${name}($1) AS outcome`,
         [reservationId],
       );
-      return (result.rows[0]?.outcome ?? 'not-found') as WithdrawOutcome;
+      return result.rows[0]?.outcome ?? 'not-found';
     } catch (error) {
-      throw new DatabaseOperationError('withdrawing an unenqueued reservation request', error);
+      throw new DatabaseOperationError(doing, error);
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HttpProblem, notFoundProblem, problemTypes } from '../http/problemDetails.ts';
+import { HttpProblem, notFoundProblem, problemTypes, unavailableProblem } from '../http/problemDetails.ts';
 import { unsupportedMediaType } from '../http/problemMapping.ts';
 import { principalOf, requestState } from '../http/requestState.ts';
 import type { IngressConfig } from '../ingressConfig.ts';
@@ -144,6 +144,16 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
       if (!(error instanceof EnqueueError)) throw error;
       // Same request, before answering: no pending row may outlive a refused request.
       const withdrawal = await store.withdrawUnenqueued(reservationId);
+      if (withdrawal === 'pending') {
+        // A retry with this request's key claimed the row and is producing it (migration 015): our
+        // own produce failed, so no 202 from here; the retry answers for itself, the relay backs it.
+        metrics.reservationOutcomes.inc({ outcome: 'enqueue_failed' });
+        request.log.warn(
+          { reservationId, reason: error.reason, err: error },
+          'command not enqueued; the row stays pending for the retry that claimed it',
+        );
+        throw error;
+      }
       if (withdrawal !== 'withdrawn' && withdrawal !== 'not-found') {
         // The settler already decided it, so the record did reach Kafka: the truthful answer is 202.
         request.log.warn(
@@ -175,8 +185,10 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
   ) {
     // Still pending: the first attempt may be in flight or its 202 lost, so this attempt sends the
     // same command again (same command id; the settler settles a reservation once) and, like any
-    // 202, answers only after the broker acknowledged. The row is not ours to withdraw on failure.
-    if (status === 'pending') {
+    // 202, answers only after the broker acknowledged. It claims the row first, so the first
+    // attempt, should its produce fail, cannot withdraw what this one is answering 202 for; nor
+    // may this one withdraw it on failure (the relay re-produces it).
+    if (status === 'pending' && (await claimForReplay(reservationId)) === 'claimed') {
       await publisher.publishRequested(
         {
           reservationId,
@@ -189,6 +201,17 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
     }
     metrics.reservationOutcomes.inc({ outcome: 'replayed' });
     return accepted(reply, reservationId, { reservationId, status: 'pending' });
+  }
+
+  /** `claimed`, or the row's decided status; refuses with 503 when the first attempt withdrew it. */
+  async function claimForReplay(reservationId: string) {
+    const claim = await store.claimForReplay(reservationId);
+    if (claim === 'withdrawn' || claim === 'not-found') {
+      metrics.reservationOutcomes.inc({ outcome: 'enqueue_failed' });
+      // Withdrawal frees the key (migration 007): the next retry with it is a new attempt.
+      throw unavailableProblem('the first attempt with this Idempotency-Key could not be enqueued; retry', 1);
+    }
+    return claim;
   }
 
   async function findVisible(request: FastifyRequest): Promise<ReservationView> {

@@ -158,6 +158,13 @@ export interface ReadCommand {
   value: unknown;
 }
 
+/** The reservation id of a ReservationRequested record (undefined for other commands). */
+export function requestedReservationId(record: ReadCommand): string | undefined {
+  return (record.value as { payload: Record<string, { reservationId?: string }> }).payload[
+    'dev.fleetstream.reservation.ReservationRequested'
+  ]?.reservationId;
+}
+
 /** Reads `count` records from the start of `topic` and decodes them (Confluent wire format); fails after `timeoutMs`. */
 export function readCommands(
   topic: string,
