@@ -233,11 +233,26 @@ describe('errors and security headers (OWASP API8)', () => {
     expect(patch.headers.ratelimit).toMatch(/^"ip";r=\d+;t=\d+$/);
   });
 
-  it('answers a malformed URL with problem+json and the security headers', async () => {
-    const response = await app.inject({ method: 'GET', url: '/v1/reservations/%zz' });
+  it('answers a malformed URL with problem+json, the security headers, its request id and the rate-limit fields', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/reservations/%zz',
+      headers: { 'x-request-id': 'malformed-url-1' },
+    });
     problem(response, 400, 'validation');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-request-id']).toBe('malformed-url-1');
+    // Charged to the address like any unmatched request (a malformed URL is not a free probe).
+    expect(response.headers['ratelimit-policy']).toMatch(/^"ip";q=\d+;w=\d+$/);
+    const remaining = Number(/r=(\d+)/.exec(String(response.headers.ratelimit))?.[1]);
+    const again = await app.inject({ method: 'GET', url: '/v1/reservations/%zz' });
+    expect(Number(/r=(\d+)/.exec(String(again.headers.ratelimit))?.[1])).toBe(remaining - 1);
+    // And counted like any other response.
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(
+      metricSample(text, 'http_requests_total', { route: 'unmatched', method: 'GET', status: '400' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('answers headers over the size limit (refused by the HTTP parser, before any hook) with problem+json too', async () => {

@@ -141,15 +141,10 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     clientErrorHandler: answerClientError,
     // A URL that cannot even be decoded never reaches the hooks: answer it here, same format.
     frameworkErrors: (error, request, reply) => {
-      const problem = new HttpProblem({
-        status: 400,
-        type: problemTypes.validation,
-        title: 'Bad request',
-        detail: 'the request URL is malformed',
-        cause: error,
+      answerMalformedUrl(error, request, reply).catch((failure: unknown) => {
+        if (!reply.sent) sendProblem(request, reply, problemFor(failure));
+        else request.log.error({ err: failure }, 'answering a malformed URL failed');
       });
-      reply.headers(securityHeaders);
-      sendProblem(request, reply, problem);
     },
   });
   // JSON only: Fastify's text/plain parser would hand strings to handlers that expect objects.
@@ -165,7 +160,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     return checks;
   }
 
-  app.addHook('onRequest', async (request) => {
+  function startRequestState(request: FastifyRequest): IngressRequestState {
     const state: IngressRequestState = {
       principal: undefined,
       authFailure: undefined,
@@ -174,21 +169,12 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
       startedAt: performance.now(),
     };
     setRequestState(request, state);
-    if (closing) throw shuttingDownProblem();
-    const access = accessOf(request);
-    if (access !== 'ops' && request.routeOptions.url !== undefined) {
-      try {
-        state.principal = await verify(request.headers.authorization);
-      } catch (error) {
-        if (!(error instanceof AuthenticationError)) throw error;
-        state.authFailure = error;
-      }
-    }
-    // Refused and unauthenticated requests are counted too: brute-forcing tokens costs quota.
-    const decision = await rateLimiter.check(
-      rateChecks(request, state.principal?.subject),
-      access === 'ops' ? 0 : 1,
-    );
+    return state;
+  }
+
+  /** Charges the request's policies; throws the 429 when one is exhausted. */
+  async function chargeRateLimits(request: FastifyRequest, state: IngressRequestState, cost: 0 | 1) {
+    const decision = await rateLimiter.check(rateChecks(request, state.principal?.subject), cost);
     state.rateOutcomes = decision.outcomes;
     if (!decision.admitted) {
       for (const outcome of decision.outcomes) {
@@ -203,6 +189,47 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
         headers: { 'retry-after': String(retryAfterSeconds(decision.outcomes)) },
       });
     }
+  }
+
+  /**
+   * Fastify answers an undecodable URL outside its hooks: this gives it what the hooks give every
+   * other response (the IP policy's charge, the request id, the RateLimit fields, a log line and
+   * the request metrics), so a malformed URL is neither a free probe nor an untraceable answer.
+   */
+  async function answerMalformedUrl(error: Error, request: FastifyRequest, reply: FastifyReply) {
+    const state = startRequestState(request);
+    reply.raw.once('finish', () => recordCompletion(request, reply));
+    let problem = new HttpProblem({
+      status: 400,
+      type: problemTypes.validation,
+      title: 'Bad request',
+      detail: 'the request URL is malformed',
+      cause: error,
+    });
+    try {
+      await chargeRateLimits(request, state, 1);
+    } catch (refusal) {
+      if (!(refusal instanceof HttpProblem)) throw refusal;
+      problem = refusal;
+    }
+    decorateResponse(request, reply);
+    sendProblem(request, reply, problem);
+  }
+
+  app.addHook('onRequest', async (request) => {
+    const state = startRequestState(request);
+    if (closing) throw shuttingDownProblem();
+    const access = accessOf(request);
+    if (access !== 'ops' && request.routeOptions.url !== undefined) {
+      try {
+        state.principal = await verify(request.headers.authorization);
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        state.authFailure = error;
+      }
+    }
+    // Refused and unauthenticated requests are counted too: brute-forcing tokens costs quota.
+    await chargeRateLimits(request, state, access === 'ops' ? 0 : 1);
     if (state.authFailure) throw unauthorizedProblem(state.authFailure);
     if (access === 'admin' && state.principal?.role !== 'admin') {
       throw new HttpProblem({
@@ -214,7 +241,8 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     }
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  /** The security headers, the request id and the RateLimit fields every response carries. */
+  function decorateResponse(request: FastifyRequest, reply: FastifyReply) {
     reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
     const outcomes = requestState(request)?.rateOutcomes ?? [];
@@ -223,10 +251,17 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
       reply.header('ratelimit-policy', fields.policy);
       reply.header('ratelimit', fields.limit);
     }
+  }
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    decorateResponse(request, reply);
     return payload;
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', async (request, reply) => recordCompletion(request, reply));
+
+  /** The request metrics and the access log line. */
+  function recordCompletion(request: FastifyRequest, reply: FastifyReply) {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = methodLabel(request.method);
     const seconds = (performance.now() - (requestState(request)?.startedAt ?? performance.now())) / 1000;
@@ -235,7 +270,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     const fields = { method, route, status: reply.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3 };
     if (accessOf(request) === 'ops') request.log.debug(fields, 'request completed');
     else request.log.info(fields, 'request completed');
-  });
+  }
 
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, problemFor(error)));
 
