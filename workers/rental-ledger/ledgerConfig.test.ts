@@ -10,8 +10,19 @@ describe('ledger configuration', () => {
       groupId: 'fleet.rental-ledger',
     });
     const reader = new EnvReader({});
-    expect(readLedgerSettings(reader)).toEqual({ poolMax: 4, statementTimeoutMs: 10_000 });
+    expect(readLedgerSettings(reader, 8)).toEqual({ poolMax: 8, statementTimeoutMs: 10_000 });
     reader.done();
+  });
+
+  it('holds a connection for every event in flight: a smaller pool is refused, naming its variable', () => {
+    const raised = new EnvReader({ LEDGER_POOL_MAX: '12' });
+    expect(readLedgerSettings(raised, 8).poolMax).toBe(12);
+    raised.done();
+    const followsConcurrency = new EnvReader({});
+    expect(readLedgerSettings(followsConcurrency, 32).poolMax).toBe(32);
+    const smaller = new EnvReader({ LEDGER_POOL_MAX: '4' });
+    readLedgerSettings(smaller, 8);
+    expect(() => smaller.done()).toThrow(/LEDGER_POOL_MAX[\s\S]*between 8 and/);
   });
 
   it('names every bad variable', () => {
@@ -20,7 +31,7 @@ describe('ledger configuration', () => {
     ).toThrow(/RENTAL_EVENTS_TOPIC[\s\S]*LEDGER_GROUP_ID/);
     expect(() => readLedgerRouting({ RENTAL_EVENTS_TOPIC: 'no spaces' })).toThrow(ConfigError);
     const reader = new EnvReader({ LEDGER_POOL_MAX: '0', LEDGER_STATEMENT_TIMEOUT_MS: 'soon' });
-    readLedgerSettings(reader);
+    readLedgerSettings(reader, 8);
     expect(() => reader.done()).toThrow(/LEDGER_POOL_MAX[\s\S]*LEDGER_STATEMENT_TIMEOUT_MS/);
   });
 });

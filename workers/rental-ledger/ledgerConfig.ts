@@ -11,7 +11,7 @@ export interface LedgerRouting {
 
 /** How the ledger talks to PostgreSQL. */
 export interface LedgerSettings {
-  /** LEDGER_POOL_MAX: PostgreSQL connections, one per event recorded at once (default 4). */
+  /** LEDGER_POOL_MAX: PostgreSQL connections, one per event recorded at once (default and minimum: the consumer's concurrency). */
   poolMax: number;
   /** LEDGER_STATEMENT_TIMEOUT_MS: per-statement ceiling, so a stuck statement cannot hold a payment's lock (default 10000). */
   statementTimeoutMs: number;
@@ -30,10 +30,19 @@ export function readLedgerRouting(env: Readonly<Record<string, string | undefine
   });
 }
 
-/** Reads the ledger's database settings with the runtime's reader (its `done()` reports every bad variable). */
-export function readLedgerSettings(reader: EnvReader): LedgerSettings {
+/** The ledger's default CONSUMER_MAX_CONCURRENCY: rentals recorded at once, each on its own connection. */
+export const ledgerRentalsInFlight = 8;
+
+/**
+ * Reads the ledger's database settings with the runtime's reader (its `done()` reports every bad
+ * variable). The pool holds a connection for every event in flight (`eventsInFlight`, the
+ * consumer's concurrency): an event queued for a connection behind events waiting on a row lock
+ * would time out in pg-pool's queue, which reads as PostgreSQL being unreachable (the breaker
+ * opens, every partition pauses) while the database answers.
+ */
+export function readLedgerSettings(reader: EnvReader, eventsInFlight: number): LedgerSettings {
   return {
-    poolMax: reader.int('LEDGER_POOL_MAX', 4, { min: 1, max: 64 }),
+    poolMax: reader.int('LEDGER_POOL_MAX', eventsInFlight, { min: eventsInFlight, max: 10_000 }),
     statementTimeoutMs: reader.int('LEDGER_STATEMENT_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
   };
 }

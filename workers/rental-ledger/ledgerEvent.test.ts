@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { PaymentPurpose, RentalEvent } from '../../schemas/generated/types.ts';
 import { PermanentError } from '../runtime/errors/processingErrors.ts';
 import { InvalidRentalEventError, toLedgerEvent } from './ledgerEvent.ts';
+import { readAcrossSchemas } from './testing/evolvedRentalSchema.ts';
 import { consumedRentalEvent, rentalEvents } from './testing/rentalEvents.ts';
 
 const rentalId = randomUUID();
@@ -19,7 +21,7 @@ describe('toLedgerEvent', () => {
       occurredAtMs: payment.occurredAt,
       correlationId: 'test-correlation',
       position: { partition: 3, offset: 41 },
-      payloadSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      factSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       paymentId,
       purpose: 'deposit',
       currency: 'EUR',
@@ -51,17 +53,44 @@ describe('toLedgerEvent', () => {
     expect(correlationId).not.toContain('\u0000');
   });
 
-  it('fingerprints the payload, so the same fact has the same fingerprint and another fact another', () => {
+  it('fingerprints the fact, so the same fact has the same fingerprint and another fact another', () => {
     const event = rentalEvents.payment({ rentalId, amountMinor: 100 });
-    const same = toLedgerEvent(consumedRentalEvent(event)).payloadSha256;
+    const same = toLedgerEvent(consumedRentalEvent(event)).factSha256;
     expect(same).toMatch(/^[0-9a-f]{64}$/);
-    expect(toLedgerEvent(consumedRentalEvent({ ...event, correlationId: 'another' })).payloadSha256).toBe(
-      same,
-    );
+    expect(toLedgerEvent(consumedRentalEvent({ ...event, correlationId: 'another' })).factSha256).toBe(same);
     const other = rentalEvents.payment({ rentalId, amountMinor: 101 });
-    expect(toLedgerEvent(consumedRentalEvent({ ...other, eventId: event.eventId })).payloadSha256).not.toBe(
+    expect(toLedgerEvent(consumedRentalEvent({ ...other, eventId: event.eventId })).factSha256).not.toBe(
       same,
     );
+  });
+
+  it('fingerprints the same bytes alike whichever compatible reader schema decoded them', () => {
+    const payment = rentalEvents.payment({ rentalId, amountMinor: 4_200 });
+    const fingerprint = (event: RentalEvent) => toLedgerEvent(consumedRentalEvent(event)).factSha256;
+    // Written before a deploy, replayed after it by a reader that knows a new optional field.
+    const before = readAcrossSchemas(payment, 'shipped', 'shipped');
+    const after = readAcrossSchemas(payment, 'shipped', 'evolved');
+    expect(after).not.toEqual(before);
+    expect(fingerprint(after)).toBe(fingerprint(before));
+    // Written by a newer upstream with a new purpose: the older reader sees `other`.
+    const newer = readAcrossSchemas(
+      rentalEvents.payment({ rentalId, amountMinor: 900, purpose: 'loyalty_reward' as PaymentPurpose }),
+      'evolved',
+      'evolved',
+    );
+    const older = readAcrossSchemas(newer, 'evolved', 'shipped');
+    expect(toLedgerEvent(consumedRentalEvent(older))).toMatchObject({ kind: 'payment', purpose: 'other' });
+    expect(fingerprint(older)).toBe(fingerprint(newer));
+  });
+
+  it("fits the envelope's correlation id too: a log label never costs a payment its posting", () => {
+    const long = {
+      ...rentalEvents.payment({ rentalId, amountMinor: 100 }),
+      correlationId: `c${'x'.repeat(300)}`,
+    };
+    expect(toLedgerEvent(consumedRentalEvent(long)).correlationId).toHaveLength(255);
+    const withNul = { ...rentalEvents.payment({ rentalId, amountMinor: 100 }), correlationId: 'a\u0000b' };
+    expect(toLedgerEvent(consumedRentalEvent(withNul)).correlationId).toBe('ab');
   });
 
   it("prefers the envelope's correlation id over the record's", () => {

@@ -23,11 +23,14 @@ interface LedgerEventEnvelope {
   rentalId: string;
   customerId: string;
   occurredAtMs: number;
-  /** The envelope's correlation id, else the record's (cut to fit the column). */
+  /** The envelope's correlation id, else the record's (either cut to fit the column). */
   correlationId: string;
   position: { partition: number; offset: number };
-  /** SHA-256 of the payload: tells a replay (same fact) from an event id reused for another fact. */
-  payloadSha256: string;
+  /**
+   * SHA-256 of what the ledger records of the event (ledgerFactSha256): tells a replay (same fact)
+   * from an event id reused for another fact, whichever compatible reader schema decoded it.
+   */
+  factSha256: string;
 }
 
 /** A lifecycle fact without money: recorded, nothing posted. */
@@ -77,22 +80,48 @@ const typePrefix = 'dev.fleetstream.rental.';
  * be the rental id: the per-rental order the ledger relies on (a refund after its payment) rests on it.
  */
 export function toLedgerEvent(message: ConsumedMessage<RentalEvent>): LedgerEvent {
+  const fact = ledgerFactOf(message);
+  return { ...fact, factSha256: ledgerFactSha256(fact) } as LedgerEvent;
+}
+
+type WithoutFingerprint<E> = E extends LedgerEvent ? Omit<E, 'factSha256'> : never;
+type LedgerFact = WithoutFingerprint<LedgerEvent>;
+
+/**
+ * The fingerprint of what the ledger records of an event, in the form it records it. Deliberately
+ * not the decoded payload: another compatible reader schema decodes the same bytes differently (a
+ * new field's default, an unknown enum symbol read as the default), and a replay must still match.
+ * The payment purpose is left out for that reason (a newer symbol reads as `other` in older code).
+ */
+function ledgerFactSha256(fact: LedgerFact): string {
+  const common = [fact.type, fact.rentalId, fact.customerId, fact.occurredAtMs];
+  const money =
+    fact.kind === 'payment'
+      ? [fact.paymentId, fact.currency, fact.amountMinor]
+      : fact.kind === 'refund'
+        ? [fact.refundId, fact.paymentId, fact.currency, fact.amountMinor]
+        : [];
+  return createHash('sha256')
+    .update(JSON.stringify([...common, ...money]))
+    .digest('hex');
+}
+
+function ledgerFactOf(message: ConsumedMessage<RentalEvent>): LedgerFact {
   const { value } = message;
   const eventId = requireUuid(value.eventId, 'eventId');
   const [fullName, fields] = onlyBranch(value.payload, eventId);
   const type = fullName.slice(typePrefix.length) as RentalEventType;
   const payload = fields as Record<string, unknown> & { rentalId: string; customerId: string };
-  const envelope: LedgerEventEnvelope = {
+  // The correlation id only labels logs: whatever upstream wrote there is fitted, never refused
+  // (a payment refused over it would never be booked, and its refunds would follow it).
+  const envelope: Omit<LedgerEventEnvelope, 'factSha256'> = {
     eventId,
     type,
     rentalId: requireUuid(payload.rentalId, 'rentalId'),
     customerId: requireText(payload.customerId, 'customerId'),
     occurredAtMs: requireInstant(value.occurredAt, 'occurredAt'),
-    correlationId: value.correlationId
-      ? requireText(value.correlationId, 'correlationId')
-      : fittedCorrelationId(message.correlationId),
+    correlationId: fittedCorrelationId(value.correlationId || message.correlationId),
     position: { partition: message.partition, offset: message.offset },
-    payloadSha256: createHash('sha256').update(JSON.stringify(value.payload)).digest('hex'),
   };
   // Exactly the rental id as upstream wrote it: another spelling (case) is other key bytes, hashed
   // to another partition, where a refund could overtake its payment.
@@ -142,7 +171,7 @@ function onlyBranch(payload: RentalEvent['payload'], eventId: string): [string, 
   return branch;
 }
 
-/** The record's correlation id (a header, any bytes) as the column takes it: no NUL, at most 255 characters. */
+/** A correlation id (the envelope's or a header's, any text) as the column takes it: no NUL, at most 255 characters. */
 function fittedCorrelationId(value: string): string {
   const cleaned = value.replaceAll('\u0000', '').slice(0, maxTextLength);
   return cleaned.length > 0 ? cleaned : 'none';

@@ -2,7 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { RentalEventType } from './ledgerEvent.ts';
 import type { LedgerOutcome } from './recordRentalEvent.ts';
 
-/** The ledger's own metrics (workers/rental-ledger/README.md); labels are bounded enums only. */
+/** The ledger's own metrics (docs/rental-ledger.md § Metrics); labels are bounded enums only. */
 export interface LedgerMetrics {
   /** One per event recorded: its type and what recording it did. */
   countEvent(type: RentalEventType, outcome: LedgerOutcome): void;

@@ -4,7 +4,12 @@ import { postgresDependency } from '../../db/postgresFailures.ts';
 import type { RentalEvent } from '../../schemas/generated/types.ts';
 import { loadReaderTypes } from '../../schemas/readerTypes.ts';
 import type { WorkerModule, WorkerResources } from '../runtime/worker/runWorker.ts';
-import { type LedgerRouting, readLedgerRouting, readLedgerSettings } from './ledgerConfig.ts';
+import {
+  type LedgerRouting,
+  ledgerRentalsInFlight,
+  readLedgerRouting,
+  readLedgerSettings,
+} from './ledgerConfig.ts';
 import { createLedgerHandler } from './ledgerHandler.ts';
 import { createLedgerMetrics } from './ledgerMetrics.ts';
 
@@ -34,7 +39,7 @@ export function createLedgerWorker(
     defaultMetricsPort: 9102,
     dependsOn: [postgresDependency],
     // A rental's events post in order (a refund after its payment); rentals run side by side.
-    consumerDefaults: { ordering: 'key', maxConcurrency: 16 },
+    consumerDefaults: { ordering: 'key', maxConcurrency: ledgerRentalsInFlight },
     readerTypes: rentalReaderTypes(routing.events),
     createHandler: (resources) => createLedgerHandlerFor(resources, routing),
   };
@@ -49,7 +54,7 @@ function rentalReaderTypes(eventsTopic: string): ReadonlyMap<string, AvroType> {
 
 async function createLedgerHandlerFor(resources: WorkerResources, routing: LedgerRouting) {
   const { logger, registry, breakers, endpoints } = resources;
-  const settings = readLedgerSettings(resources.env);
+  const settings = readLedgerSettings(resources.env, resources.consumer.maxConcurrency);
   const pool = createPool({
     connectionString: endpoints.databaseUrl,
     applicationName: 'rental-ledger',

@@ -6,6 +6,7 @@ import { sqlStateOfRejection } from '../../db/testing/sqlState.ts';
 import type { RentalEvent } from '../../schemas/generated/types.ts';
 import { toLedgerEvent } from './ledgerEvent.ts';
 import { type LedgerRecord, LedgerRefusalError, recordRentalEvent } from './recordRentalEvent.ts';
+import { readAcrossSchemas } from './testing/evolvedRentalSchema.ts';
 import {
   createLedgerDatabase,
   type LedgerDatabase,
@@ -125,6 +126,30 @@ describe('recordRentalEvent on PostgreSQL', () => {
     expect(await refusal(reusedId)).toBe('EVENT_ID_CONFLICT');
     expect(await ledgerRowCounts(db.app)).toEqual(after);
     expect((await ledgerImbalance(db.app)).get('CHF')).toBe(0);
+  });
+
+  it('recognises a replay decoded by a newer compatible reader schema, and posts whatever the correlation id', async () => {
+    const rentalId = randomUUID();
+    const paymentId = randomUUID();
+    const payment = {
+      ...rentalEvents.payment({ rentalId, paymentId, amountMinor: 6_000 }),
+      correlationId: `upstream-${'x'.repeat(300)}\u0000`,
+    };
+    const refund = rentalEvents.refund({ rentalId, paymentId, amountMinor: 1_000 });
+    expect((await record(readAcrossSchemas(payment, 'shipped', 'shipped'))).outcome).toBe('posted');
+    expect((await record(refund)).outcome).toBe('posted');
+    const before = await ledgerRowCounts(db.app);
+    // After a deploy that taught the reader a new optional field: the same bytes, a replay.
+    expect(await record(readAcrossSchemas(payment, 'shipped', 'evolved'))).toEqual({
+      outcome: 'replayed',
+      postings: [],
+    });
+    expect(await ledgerRowCounts(db.app)).toEqual(before);
+    const stored = await db.app.query<{ correlation_id: string }>(
+      'SELECT correlation_id FROM fleet.ledger_events WHERE event_id = $1',
+      [payment.eventId],
+    );
+    expect(stored.rows[0]?.correlation_id).toBe(`upstream-${'x'.repeat(246)}`);
   });
 
   it('refuses refunds the payment does not cover, and writes nothing for them', async () => {

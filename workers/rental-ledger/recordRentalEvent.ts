@@ -173,15 +173,16 @@ async function recordRefund(client: pg.PoolClient, event: RefundEvent): Promise<
  * replay but an upstream reusing an event id: refused, so that fact is not silently dropped.
  */
 async function isRecorded(client: pg.PoolClient, event: LedgerEvent): Promise<boolean> {
-  const rows = await query<{ payload_sha256: string | null }>(
+  const rows = await query<{ fact_sha256: string | null }>(
     client,
     'looking the event up',
-    `SELECT payload_sha256 FROM fleet.ledger_events WHERE event_id = $1`,
+    `SELECT fact_sha256 FROM fleet.ledger_events WHERE event_id = $1`,
     [event.eventId],
   );
   const recorded = rows[0];
   if (!recorded) return false;
-  if (recorded.payload_sha256 !== null && recorded.payload_sha256 !== event.payloadSha256) {
+  // NULL: recorded before migration 016, trusted on its event id alone.
+  if (recorded.fact_sha256 !== null && recorded.fact_sha256 !== event.factSha256) {
     throw new LedgerRefusalError(
       `event id ${event.eventId} was recorded before with another payload: an upstream reused the id for a different ${event.type}`,
       { code: 'EVENT_ID_CONFLICT' },
@@ -205,7 +206,7 @@ async function insertEvent(
     'recording the event',
     `INSERT INTO fleet.ledger_events
        (event_id, event_type, rental_id, customer_id, occurred_at, outcome, correlation_id, source_partition,
-        source_offset, payload_sha256)
+        source_offset, fact_sha256)
      VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, $8, $9, $10)
      ON CONFLICT (event_id) DO NOTHING
      RETURNING 1`,
@@ -219,7 +220,7 @@ async function insertEvent(
       event.correlationId,
       event.position.partition,
       event.position.offset,
-      event.payloadSha256,
+      event.factSha256,
     ],
   );
   return rows.length === 1;

@@ -40,6 +40,8 @@ export interface WorkerResources {
   endpoints: StackEndpoints;
   /** The process environment, for the worker's own settings (validated together with the runtime's). */
   env: EnvReader;
+  /** The consumer options in force (the module's defaults under the environment), e.g. to size a pool. */
+  consumer: Readonly<ConsumerOptions>;
 }
 
 /** What a worker folder exports: the runtime does the rest. */
@@ -142,6 +144,7 @@ export async function startWorker<V>(
       breakers,
       endpoints,
       env: reader,
+      consumer: consumerOptions,
     });
     reader.done();
     if (close) cleanups.push(close);
