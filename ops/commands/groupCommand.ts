@@ -3,6 +3,7 @@ import { type KafkaAdmin, openKafkaAdmin } from '../../workers/lag-monitor/kafka
 import { createRdKafkaConsumer } from '../../workers/runtime/consumer/rdkafkaConsumer.ts';
 import { baseClientConfig, type KafkaClientSettings } from '../../workers/runtime/kafka/clientConfig.ts';
 import { KafkaClientError, toKafkaClientError } from '../../workers/runtime/kafka/librdkafkaErrors.ts';
+import { retryRetriable } from '../../workers/runtime/kafka/retryRetriable.ts';
 import {
   type CliIo,
   exitCodes,
@@ -13,7 +14,6 @@ import {
   subcommandHelp,
   UsageError,
 } from '../cliSupport.ts';
-import { retryRetriable } from '../kafkaRetry.ts';
 import { loadOpsConfig } from '../opsConfig.ts';
 
 export const groupUsage = `usage: ops group reset-offsets --group G --topic T --to-datetime ISO [--dry-run | --execute]

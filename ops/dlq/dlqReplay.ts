@@ -13,10 +13,10 @@ import {
 } from '../../workers/runtime/consumer/rdkafkaConsumer.ts';
 import { baseClientConfig, type KafkaClientSettings } from '../../workers/runtime/kafka/clientConfig.ts';
 import { KafkaClientError, toKafkaClientError } from '../../workers/runtime/kafka/librdkafkaErrors.ts';
+import { retryRetriable } from '../../workers/runtime/kafka/retryRetriable.ts';
 import { FleetProducer } from '../../workers/runtime/producer/fleetProducer.ts';
 import type { ProducerSettings } from '../../workers/runtime/producer/producerSettings.ts';
 import { RefusedError } from '../cliSupport.ts';
-import { retryRetriable } from '../kafkaRetry.ts';
 import { type DlqFilter, matchesFilter } from './dlqFilter.ts';
 import { recordCoordinates, toDlqRecord } from './dlqRecord.ts';
 import {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { loadStackEndpoints } from '../config/stackEndpoints.ts';
+import { retryRetriable } from '../kafka/retryRetriable.ts';
 
 /** Test helpers against the real broker: random topic names, bulk produce, read-back. Not for production code. */
 export const bootstrap = loadStackEndpoints().kafkaBootstrap;
@@ -46,7 +47,10 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   const admin = kafka().admin();
   await admin.connect();
   try {
-    const result = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // A coordinator still loading after a restart or a new group answers retriably: not a test failure.
+    const result = await retryRetriable(`reading the offsets of ${groupId}`, () =>
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    );
     const map = new Map<number, number>();
     for (const p of result[0]?.partitions ?? []) map.set(p.partition, Number(p.offset));
     return map;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaClientError, toKafkaClientError } from '../workers/runtime/kafka/librdkafkaErrors.ts';
+import { KafkaClientError, toKafkaClientError } from './librdkafkaErrors.ts';
 
 /** Delays before the second and third attempt of a retriable admin read. */
 const backoffMs = [300, 1000];
