@@ -2,6 +2,11 @@
 export interface AutoscaleInputs {
   /** Members of the group now (describeGroups). */
   currentReplicas: number;
+  /**
+   * Members that own at least one partition that counts (default currentReplicas): the measured
+   * throughput is theirs alone, so a member holding only STALL partitions does not dilute it.
+   */
+  activeReplicas?: number;
   /** Partitions of the group's topics: more replicas than this would sit idle. */
   partitionCount: number;
   /** Backlog in messages over the partitions that count. */
@@ -56,12 +61,13 @@ export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
       : inputs.consumeRate > 0
         ? inputs.lag / inputs.consumeRate
         : Number.POSITIVE_INFINITY;
+  const active = Math.min(n, inputs.activeReplicas ?? n);
   const busy =
     inputs.steadyReplicas !== false &&
-    n > 0 &&
+    active > 0 &&
     inputs.consumeRate > 0 &&
     drainSeconds >= inputs.busyDrainSeconds;
-  const measuredCapacity = busy ? inputs.consumeRate / n : undefined;
+  const measuredCapacity = busy ? inputs.consumeRate / active : undefined;
   const capacityUsed = measuredCapacity ?? inputs.learnedCapacity;
   const cap = (replicas: number) => Math.min(Math.max(1, inputs.partitionCount), Math.max(1, replicas));
   if (capacityUsed === undefined || capacityUsed <= 0) {

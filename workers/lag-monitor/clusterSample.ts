@@ -20,6 +20,8 @@ export interface GroupObservation {
   members: number | undefined;
   /** `topic:partition` owned by a live member; undefined when the description listed no assignments. */
   owned: ReadonlySet<string> | undefined;
+  /** Each live member's `topic:partition` assignment (a member may own none); undefined when the description listed none. */
+  assignments?: readonly ReadonlySet<string>[];
   /** Committed offsets by topic and partition; undefined when the read failed. */
   committed: ReadonlyMap<string, ReadonlyMap<number, number>> | undefined;
   /** Partitions whose committed offset the broker could not read (a per-partition error): unknown, not "never committed". */

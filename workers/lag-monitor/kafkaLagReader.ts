@@ -57,7 +57,7 @@ export class KafkaLagReader {
     const groupIds = await this.listMatchingGroups();
     const descriptions = new Map<
       string,
-      { state: string; members: number; owned: Set<string> | undefined }
+      { state: string; members: number; assignments: Set<string>[] | undefined }
     >();
     if (groupIds.length > 0) {
       try {
@@ -70,7 +70,7 @@ export class KafkaLagReader {
           descriptions.set(group.groupId, {
             state: groupStateNames[group.state] ?? String(group.state),
             members: group.members.length,
-            owned: ownedPartitions(group.members),
+            assignments: memberAssignments(group.members),
           });
         }
       } catch (error) {
@@ -103,9 +103,8 @@ export class KafkaLagReader {
         } catch (error) {
           problems.push(problem('fetch_offsets', groupId, error));
         }
-        const assignedTopics = [...(description?.owned ?? [])].map((key) =>
-          key.slice(0, key.lastIndexOf(':')),
-        );
+        const owned = description?.assignments && new Set(description.assignments.flatMap((a) => [...a]));
+        const assignedTopics = [...(owned ?? [])].map((key) => key.slice(0, key.lastIndexOf(':')));
         const readTopics = committed?.keys() ?? this.knownTopics.get(groupId) ?? [];
         const topics = [...new Set([...readTopics, ...assignedTopics])].sort();
         if (committed) this.knownTopics.set(groupId, topics);
@@ -113,7 +112,8 @@ export class KafkaLagReader {
           groupId,
           state: description?.state,
           members: description?.members,
-          owned: description?.owned,
+          owned,
+          ...(description?.assignments ? { assignments: description.assignments } : {}),
           committed,
           ...(unreadable.size > 0 ? { unreadable } : {}),
           topics,
@@ -176,20 +176,18 @@ export class KafkaLagReader {
   }
 }
 
-/** `topic:partition` of every member's current assignment; undefined when no member lists one. */
-function ownedPartitions(
+/** Each member's current assignment as `topic:partition` keys; undefined when no member lists one. */
+function memberAssignments(
   members: readonly { assignment?: { topicPartitions?: readonly { topic: string; partition: number }[] } }[],
-): Set<string> | undefined {
-  if (members.length === 0) return new Set();
-  const owned = new Set<string>();
+): Set<string>[] | undefined {
+  if (members.length === 0) return [];
   let listed = false;
-  for (const member of members) {
+  const assignments = members.map((member) => {
     const partitions = member.assignment?.topicPartitions;
-    if (!partitions) continue;
-    listed = true;
-    for (const tp of partitions) owned.add(partitionKey(tp.topic, tp.partition));
-  }
-  return listed ? owned : undefined;
+    if (partitions) listed = true;
+    return new Set((partitions ?? []).map((tp) => partitionKey(tp.topic, tp.partition)));
+  });
+  return listed ? assignments : undefined;
 }
 
 /** The group as if it had never consumed `topics`. */

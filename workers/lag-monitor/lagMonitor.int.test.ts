@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { EnvReader } from '../runtime/config/envReader.ts';
+import { loadStackEndpoints } from '../runtime/config/stackEndpoints.ts';
+import { readKafkaClientSettings } from '../runtime/kafka/clientConfig.ts';
 import { TestTopics } from '../runtime/kafka/testTopics.ts';
-import { bootstrap, committedOffsets, produceRecords } from '../runtime/testing/kafkaTestKit.ts';
+import { bootstrap, committedOffsets, produceRecords, waitUntil } from '../runtime/testing/kafkaTestKit.ts';
+import { openKafkaAdmin } from './kafkaAdmin.ts';
+import { KafkaLagReader } from './kafkaLagReader.ts';
 import type { GroupLag, LagSnapshot } from './lagSnapshot.ts';
 import type { RunningLagMonitor } from './startLagMonitor.ts';
 import {
@@ -155,6 +160,30 @@ describe('lag monitor against the real broker', () => {
     expect(observed.autoscale.desiredReplicas).toBe(1);
     // KEDA's rule counts the stuck backlog and would scale to every partition for nothing.
     expect(observed.autoscale.kedaReplicas).toBe(3);
+  });
+
+  it("reads each live member's own assignment, which the capacity per replica is divided by", async () => {
+    const topic = await topics.create('lag-assignments', 2);
+    const group = newGroup('assignments');
+    for (let i = 0; i < 2; i++) {
+      closeLater(await TestGroupConsumer.start({ bootstrap, groupId: group, topic, commit: 'each' }));
+    }
+    const admin = await openKafkaAdmin(
+      readKafkaClientSettings(new EnvReader({}), loadStackEndpoints(), 'lag-assignments-test'),
+    );
+    cleanups.push(() => admin.disconnect());
+    const reader = new KafkaLagReader({ admin, groupPattern: new RegExp(`^${group}$`), timeoutMs: 5000 });
+    let assignments: string[][] = [];
+    await waitUntil(
+      async () => {
+        const observed = (await reader.read()).groups.find((g) => g.groupId === group);
+        assignments = (observed?.assignments ?? []).map((owned) => [...owned].sort());
+        return assignments.length === 2 && assignments.every((owned) => owned.length === 1);
+      },
+      30_000,
+      `both members of ${group} to own one partition each`,
+    );
+    expect(assignments.flat().sort()).toEqual([`${topic}:0`, `${topic}:1`]);
   });
 
   it('raises the autoscale signal with a backlog, lowers it after the drain, never above the partition count', async () => {

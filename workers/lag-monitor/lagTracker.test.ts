@@ -155,6 +155,31 @@ describe('LagTracker', () => {
     expect(poll(3).capacityPerReplica).toBe(40);
   });
 
+  it('divides the measured throughput among the members that own partitions that count, not a STALL owner', () => {
+    const cluster = new FakeCluster({ partitions: 3 });
+    const tracker = new LagTracker(testTrackerSettings({ statusWindow: 4, targetDrainSeconds: 5 }));
+    // Three members: the third owns only partition 0, which never moves (STALL); the other two
+    // drain a deep backlog at 40 msgs/s each.
+    cluster.members = 3;
+    cluster.assignments = [[1], [2], [0]];
+    cluster.logEnd.splice(0, 3, 5000, 100_000, 100_000);
+    let autoscale = tracker.observe(cluster.sample()).groups[0]!.autoscale;
+    for (let i = 1; i <= 6; i++) {
+      cluster.committed[1] = i * 40;
+      cluster.committed[2] = i * 40;
+      const group = tracker.observe(cluster.sample()).groups[0]!;
+      autoscale = group.autoscale;
+      if (i === 6) expect(group.partitions.map((p) => p.status)).toEqual(['STALL', 'OK', 'OK']);
+    }
+    expect(autoscale.excluded).toEqual([{ topic: cluster.topic, partition: 0 }]);
+    expect(autoscale.capacityPerReplica).toBe(40);
+    // Without the members' assignments every member is taken to share the work.
+    cluster.assignments = undefined;
+    cluster.committed[1] = 7 * 40;
+    cluster.committed[2] = 7 * 40;
+    expect(tracker.observe(cluster.sample()).groups[0]!.autoscale.capacityPerReplica).toBeCloseTo(80 / 3);
+  });
+
   it('reports every figure unknown after a failed poll and keeps the history for the next good one', () => {
     const cluster = new FakeCluster({ partitions: 1 });
     const tracker = new LagTracker(testTrackerSettings());

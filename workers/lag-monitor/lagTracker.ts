@@ -196,7 +196,7 @@ export class LagTracker {
       lagSeconds: groupLagSeconds,
       topics,
       partitions,
-      autoscale: this.autoscale(state, observation.members ?? 0, partitionCount, partitions),
+      autoscale: this.autoscale(state, observation, partitionCount, partitions),
       errors,
     };
   }
@@ -283,11 +283,12 @@ export class LagTracker {
 
   private autoscale(
     state: GroupState,
-    members: number,
+    observation: GroupObservation,
     partitionCount: number,
     partitions: readonly PartitionLag[],
   ): GroupAutoscale {
     const s = this.settings;
+    const members = observation.members ?? 0;
     const excluded = partitions
       .filter((p) => p.status === 'STALL')
       .map((p) => ({ topic: p.topic, partition: p.partition }));
@@ -314,8 +315,13 @@ export class LagTracker {
         reason: partitionCount === 0 ? 'the group has no partitions' : 'not enough history yet',
       };
     }
+    const countedKeys = new Set(counted.map((p) => partitionKey(p.topic, p.partition)));
     const decision = recommendReplicas({
       currentReplicas: members,
+      // Unknown assignments: every member is taken to share the work, as before they were known.
+      activeReplicas:
+        observation.assignments?.filter((owned) => [...owned].some((key) => countedKeys.has(key))).length ??
+        members,
       partitionCount,
       lag: counted.reduce((sum, p) => sum + (p.lag ?? 0), 0),
       consumeRate: rates?.consume ?? 0,

@@ -14,6 +14,8 @@ export class FakeCluster {
   members = 1;
   /** Partitions owned by live members; default all while members > 0. */
   owned: number[] | undefined;
+  /** Each live member's partitions, when a test needs them told apart; default unlisted. */
+  assignments: number[][] | undefined;
   time = 1_000_000;
   problems: ReadProblem[] = [];
 
@@ -38,6 +40,9 @@ export class FakeCluster {
       state: this.members > 0 ? 'STABLE' : 'EMPTY',
       members: this.members,
       owned: new Set(owned.map((p) => partitionKey(this.topic, p))),
+      ...(this.assignments
+        ? { assignments: this.assignments.map((ps) => new Set(ps.map((p) => partitionKey(this.topic, p)))) }
+        : {}),
       committed: new Map([[this.topic, committed]]),
       topics: [this.topic],
     };
