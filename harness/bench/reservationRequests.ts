@@ -8,7 +8,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { localVehicleCatalog } from '../../db/seeds/localVehicleCatalog.ts';
 import { mintDevToken } from '../../workers/ingress/auth/devToken.ts';
 import { readJwtSettings } from '../../workers/ingress/auth/jwtSettings.ts';
-import { ConfigProblems } from '../../workers/ingress/configProblems.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 
 const hour = 3_600_000;
@@ -36,10 +35,9 @@ export async function reservationRequestSource(
   customers: number,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<ReservationRequestSource> {
-  const problems = new ConfigProblems();
   const reader = new EnvReader(env);
-  const settings = readJwtSettings(reader, problems, env);
-  problems.finish(reader);
+  const settings = readJwtSettings(reader, env);
+  reader.done();
   const run = randomBytes(4).toString('hex');
   const authorizations = await Promise.all(
     Array.from(

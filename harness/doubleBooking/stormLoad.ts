@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mintDevToken } from '../../workers/ingress/auth/devToken.ts';
 import { readJwtSettings } from '../../workers/ingress/auth/jwtSettings.ts';
-import { ConfigProblems } from '../../workers/ingress/configProblems.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 
 /** What the storm sent and what the ingress answered. */
@@ -42,10 +41,9 @@ async function tokensFor(
   customers: number,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<string[]> {
-  const problems = new ConfigProblems();
   const reader = new EnvReader(env);
-  const settings = readJwtSettings(reader, problems, env);
-  problems.finish(reader);
+  const settings = readJwtSettings(reader, env);
+  reader.done();
   return Promise.all(
     Array.from({ length: customers }, (_, i) =>
       mintDevToken(settings, { subject: `storm-customer-${i}`, role: 'customer', ttlSeconds: 3600 }),
@@ -57,10 +55,9 @@ async function tokensFor(
 export async function adminToken(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<string> {
-  const problems = new ConfigProblems();
   const reader = new EnvReader(env);
-  const settings = readJwtSettings(reader, problems, env);
-  problems.finish(reader);
+  const settings = readJwtSettings(reader, env);
+  reader.done();
   return mintDevToken(settings, { subject: 'storm-admin', role: 'admin', ttlSeconds: 3600 });
 }
 

@@ -1,14 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openKafkaAdmin } from '../../workers/lag-monitor/kafkaAdmin.ts';
 import { KafkaLagReader } from '../../workers/lag-monitor/kafkaLagReader.ts';
-import {
-  exactGroupPattern,
-  finishConfig,
-  readLagMonitorSettings,
-} from '../../workers/lag-monitor/lagMonitorConfig.ts';
+import { exactGroupPattern, readLagMonitorSettings } from '../../workers/lag-monitor/lagMonitorConfig.ts';
 import type { LagSnapshot } from '../../workers/lag-monitor/lagSnapshot.ts';
 import { LagTracker } from '../../workers/lag-monitor/lagTracker.ts';
-import type { ConfigProblem } from '../../workers/runtime/config/configError.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
 import { readStackEndpoints } from '../../workers/runtime/config/stackEndpoints.ts';
 import { readKafkaClientSettings } from '../../workers/runtime/kafka/clientConfig.ts';
@@ -113,11 +108,10 @@ async function sampleKafka(
   intervalMs: number,
 ): Promise<LagSnapshot> {
   const reader = new EnvReader(io.env);
-  const problems: ConfigProblem[] = [];
   const endpoints = readStackEndpoints(reader);
   const client = readKafkaClientSettings(reader, endpoints, 'ops');
-  const settings = readLagMonitorSettings(reader, problems);
-  finishConfig(reader, problems);
+  const settings = readLagMonitorSettings(reader);
+  reader.done();
   const admin = await openKafkaAdmin(client);
   try {
     const lagReader = new KafkaLagReader({

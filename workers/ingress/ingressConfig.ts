@@ -7,7 +7,6 @@ import { type KafkaClientSettings, readKafkaClientSettings } from '../runtime/ka
 import { type LogLevel, readLogLevel } from '../runtime/observability/logger.ts';
 import { type ProducerSettings, readProducerSettings } from '../runtime/producer/producerSettings.ts';
 import { type JwtSettings, readJwtSettings } from './auth/jwtSettings.ts';
-import { ConfigProblems } from './configProblems.ts';
 
 /** A rate-limit policy: `quota` requests per `windowSeconds`, as announced in RateLimit-Policy. */
 export interface RatePolicySettings {
@@ -112,7 +111,7 @@ const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * count: both believe an X-Forwarded-For written by a client that reaches the ingress directly
  * (Fastify itself refuses hop counts for that reason).
  */
-function readTrustedProxies(reader: EnvReader, problems: ConfigProblems): TrustedProxies {
+function readTrustedProxies(reader: EnvReader): TrustedProxies {
   const raw = reader.string('INGRESS_TRUST_PROXY', 'false').trim();
   if (raw === 'false') return false;
   const entries = raw.split(',').map((entry) => entry.trim());
@@ -125,7 +124,7 @@ function readTrustedProxies(reader: EnvReader, problems: ConfigProblems): Truste
     return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
   };
   if (entries.every(isProxyRange)) return entries;
-  problems.add(
+  reader.problem(
     'INGRESS_TRUST_PROXY',
     raw,
     'false, or the addresses/CIDRs of your proxies separated by commas (e.g. 10.0.0.0/8, loopback); true or a hop count would believe an X-Forwarded-For written by the client',
@@ -174,27 +173,26 @@ export function loadIngressConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): IngressConfig {
   const reader = new EnvReader(env);
-  const problems = new ConfigProblems();
   const endpoints = readStackEndpoints(reader);
   const topic = reader.string('RESERVATION_COMMANDS_TOPIC', 'fleet.reservation.commands.v1');
   if (!topicPattern.test(topic)) {
-    problems.add('RESERVATION_COMMANDS_TOPIC', topic, 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
+    reader.problem('RESERVATION_COMMANDS_TOPIC', topic, 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
   }
   const keyPrefix = reader.string('RATE_LIMIT_KEY_PREFIX', 'fleet:ingress:rl:');
   if (!/^[\x21-\x7e]{1,64}$/.test(keyPrefix)) {
-    problems.add('RATE_LIMIT_KEY_PREFIX', keyPrefix, '1-64 printable ASCII characters without spaces');
+    reader.problem('RATE_LIMIT_KEY_PREFIX', keyPrefix, '1-64 printable ASCII characters without spaces');
   }
   const dbConnectTimeoutMs = reader.int('INGRESS_DB_CONNECT_TIMEOUT_MS', 2000, { min: 50, max: 120_000 });
   const config: IngressConfig = {
     host: reader.string('INGRESS_HOST', '127.0.0.1'),
     port: reader.int('INGRESS_PORT', 8080, { min: 0, max: 65_535 }),
-    trustProxy: readTrustedProxies(reader, problems),
+    trustProxy: readTrustedProxies(reader),
     requestTimeoutMs: reader.int('INGRESS_REQUEST_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     bodyLimitBytes: reader.int('INGRESS_BODY_LIMIT_BYTES', 4096, { min: 256, max: 1_048_576 }),
     shutdownTimeoutMs: reader.int('INGRESS_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     defaultPageSize: reader.int('VEHICLES_DEFAULT_PAGE_SIZE', 20, { min: 1, max: 100 }),
     logLevel: readLogLevel(reader),
-    jwt: readJwtSettings(reader, problems, env),
+    jwt: readJwtSettings(reader, env),
     rateLimit: {
       customer: {
         quota: reader.int('RATE_LIMIT_CUSTOMER_QUOTA', 60, { min: 1, max: 1_000_000 }),
@@ -253,7 +251,7 @@ export function loadIngressConfig(
   };
   // GETs, the relay and readiness need connections while placements run.
   if (config.database.placement.maxBatchesInFlight >= config.database.poolMax) {
-    problems.add(
+    reader.problem(
       'INGRESS_PLACE_BATCHES_IN_FLIGHT',
       String(config.database.placement.maxBatchesInFlight),
       `fewer than INGRESS_DB_POOL_MAX (${config.database.poolMax})`,
@@ -262,13 +260,13 @@ export function loadIngressConfig(
   // A request still inside its own produce (up to the timeout) must never look stale: the relay
   // would race the answer the client is about to get.
   if (config.relay.pendingAfterSeconds * 1000 < 2 * config.enqueue.produceTimeoutMs) {
-    problems.add(
+    reader.problem(
       'INGRESS_RELAY_PENDING_AFTER_S',
       String(config.relay.pendingAfterSeconds),
       `at least twice INGRESS_PRODUCE_TIMEOUT_MS (${config.enqueue.produceTimeoutMs} ms)`,
     );
   }
-  problems.finish(reader);
+  reader.done();
   return deepFreeze(config);
 }
 

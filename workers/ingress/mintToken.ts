@@ -6,7 +6,6 @@ import { ConfigError } from '../runtime/config/configError.ts';
 import { EnvReader } from '../runtime/config/envReader.ts';
 import { maxDevTokenTtlSeconds, mintDevToken } from './auth/devToken.ts';
 import { type Role, readJwtSettings, roles } from './auth/jwtSettings.ts';
-import { ConfigProblems } from './configProblems.ts';
 
 const usage = `usage: npm run -s token -- --sub <subject> [--role customer|admin] [--ttl seconds (1-${maxDevTokenTtlSeconds}, default 3600)]`;
 
@@ -58,9 +57,8 @@ async function main(): Promise<void> {
   try {
     const claims = parseMintArguments(process.argv.slice(2));
     const reader = new EnvReader(env);
-    const problems = new ConfigProblems();
-    const settings = readJwtSettings(reader, problems, env);
-    problems.finish(reader);
+    const settings = readJwtSettings(reader, env);
+    reader.done();
     process.stdout.write(`${await mintDevToken(settings, claims)}\n`);
   } catch (error) {
     if (error instanceof UsageError) {

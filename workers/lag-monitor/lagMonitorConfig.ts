@@ -1,4 +1,3 @@
-import { ConfigError, type ConfigProblem } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
 import type { LagTrackerSettings } from './lagTracker.ts';
 
@@ -38,13 +37,13 @@ export const lagMonitorDefaultPort = 9104;
 export const defaultGroupPattern = '^fleet\\.(?!ops\\.)';
 
 /**
- * Reads the LAG_* variables with the process's reader. Problems the reader cannot express (a bad
- * regular expression) land in `problems`; `finishConfig` reports them with the reader's own.
+ * Reads the LAG_* variables with the process's reader; a bad regular expression is one of the
+ * problems its `done()` reports.
  */
-export function readLagMonitorSettings(reader: EnvReader, problems: ConfigProblem[]): LagMonitorSettings {
+export function readLagMonitorSettings(reader: EnvReader): LagMonitorSettings {
   return {
     pollIntervalMs: reader.int('LAG_POLL_INTERVAL_MS', 5000, { min: 100, max: 600_000 }),
-    groupPattern: readPattern(reader, 'LAG_GROUP_PATTERN', defaultGroupPattern, problems),
+    groupPattern: readPattern(reader, 'LAG_GROUP_PATTERN', defaultGroupPattern),
     adminTimeoutMs: reader.int('LAG_ADMIN_TIMEOUT_MS', 5000, { min: 100, max: 120_000 }),
     statusWindow: reader.int('LAG_STATUS_WINDOW', 10, { min: 2, max: 1000 }),
     timelinePoints: reader.int('LAG_TIMELINE_POINTS', 720, { min: 2, max: 100_000 }),
@@ -63,32 +62,12 @@ export function exactGroupPattern(groupId: string): RegExp {
 }
 
 /** A regular expression variable; a bad one becomes a problem and the fallback is used meanwhile. */
-export function readPattern(
-  reader: EnvReader,
-  name: string,
-  fallback: string,
-  problems: ConfigProblem[],
-): RegExp {
+export function readPattern(reader: EnvReader, name: string, fallback: string): RegExp {
   const text = reader.string(name, fallback);
   try {
     return new RegExp(text);
   } catch (error) {
-    problems.push({
-      variable: name,
-      value: text,
-      expected: `a valid regular expression (${(error as Error).message})`,
-    });
+    reader.problem(name, text, `a valid regular expression (${(error as Error).message})`);
     return new RegExp(fallback);
   }
-}
-
-/** `reader.done()` plus the extra problems: one ConfigError naming every bad variable. */
-export function finishConfig(reader: EnvReader, problems: readonly ConfigProblem[]): void {
-  try {
-    reader.done();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...problems]);
-    throw error;
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 }

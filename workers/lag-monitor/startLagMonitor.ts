@@ -1,6 +1,5 @@
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ConfigProblem } from '../runtime/config/configError.ts';
 import { EnvReader } from '../runtime/config/envReader.ts';
 import { readStackEndpoints } from '../runtime/config/stackEndpoints.ts';
 import { readKafkaClientSettings } from '../runtime/kafka/clientConfig.ts';
@@ -13,7 +12,7 @@ import { KafkaLagReader } from './kafkaLagReader.ts';
 import { LagApiServer } from './lagApiServer.ts';
 import { createLagMetrics } from './lagMetrics.ts';
 import { LagMonitor } from './lagMonitor.ts';
-import { finishConfig, lagMonitorDefaultPort, readLagMonitorSettings } from './lagMonitorConfig.ts';
+import { lagMonitorDefaultPort, readLagMonitorSettings } from './lagMonitorConfig.ts';
 import { LagTracker } from './lagTracker.ts';
 
 /** The worker name: logs, the `worker` metric label, the Kafka client id. */
@@ -40,13 +39,12 @@ export async function startLagMonitor(
   options: { logDestination?: DestinationStream } = {},
 ): Promise<RunningLagMonitor> {
   const reader = new EnvReader(env);
-  const problems: ConfigProblem[] = [];
   const endpoints = readStackEndpoints(reader);
   const clientSettings = readKafkaClientSettings(reader, endpoints, lagMonitorName);
   const healthSettings = readHealthServerSettings(reader, lagMonitorDefaultPort);
-  const settings = readLagMonitorSettings(reader, problems);
+  const settings = readLagMonitorSettings(reader);
   const level = readLogLevel(reader);
-  finishConfig(reader, problems);
+  reader.done();
 
   const logger = createLogger({
     worker: lagMonitorName,

@@ -1,5 +1,4 @@
 import type { EnvReader } from '../../runtime/config/envReader.ts';
-import type { ConfigProblems } from '../configProblems.ts';
 
 /** The algorithms the ingress can be pinned to; exactly one is accepted per deployment. */
 export const jwtAlgorithms = ['HS256', 'RS256', 'ES256'] as const;
@@ -38,10 +37,9 @@ export interface JwtSettings {
   usesDevSecret: boolean;
 }
 
-/** Reads the JWT variables; cross-field problems go to `problems` (ConfigError names the variable). */
+/** Reads the JWT variables; cross-field problems go to the reader (its `done()` names each variable). */
 export function readJwtSettings(
   reader: EnvReader,
-  problems: ConfigProblems,
   env: Readonly<Record<string, string | undefined>>,
 ): JwtSettings {
   const production = env.NODE_ENV === 'production';
@@ -59,7 +57,7 @@ export function readJwtSettings(
   if (algorithm === 'HS256') {
     if (rawPublicKey) {
       // A public key next to HS256 is the classic setup for RS/HS confusion: refuse it.
-      problems.add(
+      reader.problem(
         'JWT_PUBLIC_KEY',
         '(set)',
         'unset when JWT_ALGORITHM=HS256 (pin one algorithm and one key)',
@@ -67,7 +65,7 @@ export function readJwtSettings(
     }
     if (rawSecret === undefined) {
       if (production) {
-        problems.add(
+        reader.problem(
           'JWT_SECRET',
           undefined,
           'a secret of at least 32 bytes (the dev default is refused when NODE_ENV=production)',
@@ -76,13 +74,13 @@ export function readJwtSettings(
       secret = devJwtSecret;
       usesDevSecret = true;
     } else if (Buffer.byteLength(rawSecret) < minSecretBytes) {
-      problems.add('JWT_SECRET', '(redacted)', `at least ${minSecretBytes} bytes`);
+      reader.problem('JWT_SECRET', '(redacted)', `at least ${minSecretBytes} bytes`);
     } else {
       secret = rawSecret;
     }
   } else {
     if (rawSecret !== undefined) {
-      problems.add(
+      reader.problem(
         'JWT_SECRET',
         '(redacted)',
         `unset when JWT_ALGORITHM=${algorithm} (pin one algorithm and one key)`,
@@ -90,7 +88,7 @@ export function readJwtSettings(
     }
     const pem = rawPublicKey?.replaceAll('\\n', '\n');
     if (pem === undefined || !/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/.test(pem)) {
-      problems.add(
+      reader.problem(
         'JWT_PUBLIC_KEY',
         pem === undefined ? undefined : '(invalid)',
         `a PEM SPKI public key for ${algorithm}`,

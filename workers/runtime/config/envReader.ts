@@ -102,6 +102,14 @@ export class EnvReader {
     return ok ? value : this.fail(name, value, 'host:port[,host:port…]', fallback);
   }
 
+  /**
+   * Records a problem the typed reads cannot express (a rule across variables, a value that parses
+   * but cannot work); `done()` reports it with the others. Say `(redacted)` for a secret's value.
+   */
+  problem(variable: string, value: string | undefined, expected: string): void {
+    this.problems.push({ variable, value, expected });
+  }
+
   /** Throws a ConfigError naming every bad variable read so far. */
   done(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);
