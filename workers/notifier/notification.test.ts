@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { notificationFor } from './notification.ts';
+import type { ReservationEvent } from '../../schemas/generated/types.ts';
+import { deterministicEventId } from '../reservation-settler/deterministicEventId.ts';
+import { notificationFor, UnnotifiableEventError } from './notification.ts';
 import { consumedDecision, decisionEvents, vehicleIdOf } from './testing/decisionEvents.ts';
 
 describe('notificationFor', () => {
@@ -51,4 +54,48 @@ describe('notificationFor', () => {
       correlationId: 'req-17',
     });
   });
+
+  it('takes the event ids the settler writes: random (v4) and name-based (v5) UUIDs, in either case', () => {
+    for (const eventId of [randomUUID(), deterministicEventId('r-1:confirmed'), randomUUID().toUpperCase()]) {
+      const event = { ...decisionEvents.confirmed(), eventId };
+      expect(notificationFor(consumedDecision(event)).idempotencyKey).toBe(eventId);
+    }
+  });
+
+  it('refuses an event id that is not a UUID, so it is dead-lettered instead of failing every HTTP call', () => {
+    const uuid = randomUUID();
+    for (const eventId of ['evt-\u20ac-1', `${uuid}\n`, `x\r\n${uuid}`, '', 'not-a-uuid', `${uuid}-extra`]) {
+      const event = { ...decisionEvents.confirmed(), eventId };
+      expect(() => notificationFor(consumedDecision(event)), JSON.stringify(eventId)).toThrow(
+        unnotifiable(/not a UUID/),
+      );
+    }
+  });
+
+  it('refuses at once a period outside the range of a date (dead-lettered, not retried as unexpected)', () => {
+    const confirmed = decisionEvents.confirmed();
+    withPayload(confirmed, 'dev.fleetstream.reservation.ReservationConfirmed', { startsAt: 8.64e15 + 1 });
+    const rejected = decisionEvents.rejected();
+    withPayload(rejected, 'dev.fleetstream.reservation.ReservationRejected', { endsAt: -8.64e15 - 1 });
+    for (const event of [confirmed, rejected]) {
+      expect(() => notificationFor(consumedDecision(event))).toThrow(
+        unnotifiable(new RegExp(`event ${event.eventId} .*outside the range of a date`)),
+      );
+    }
+  });
 });
+
+/** Matches an UnnotifiableEventError (the engine dead-letters it at once) whose message matches. */
+function unnotifiable(message: RegExp) {
+  return expect.objectContaining({
+    name: UnnotifiableEventError.name,
+    code: 'UNNOTIFIABLE_EVENT',
+    retriable: false,
+    message: expect.stringMatching(message),
+  });
+}
+
+/** Overwrites fields of an event's payload branch (values a valid Avro long may hold). */
+function withPayload(event: ReservationEvent, branch: string, fields: Record<string, number>): void {
+  Object.assign((event.payload as Record<string, object>)[branch]!, fields);
+}

@@ -36,14 +36,14 @@ export class UnnotifiableEventError extends PermanentError {
   }
 }
 
-const isoOrUndefined = (ms: number | null): string | undefined =>
-  ms === null ? undefined : new Date(ms).toISOString();
+/** Any RFC 9562 UUID: the settler writes random (v4) ids and name-based (v5) ones on re-emission. */
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The message a decision event asks for: the customer hears about every decision on their request. */
 export function notificationFor(message: ConsumedMessage<ReservationEvent>): Notification {
   const event = message.value;
   const base = {
-    idempotencyKey: event.eventId,
+    idempotencyKey: requireUuidEventId(event.eventId),
     correlationId: headerSafe(event.correlationId ?? message.correlationId),
   };
   const payload = event.payload;
@@ -56,8 +56,8 @@ export function notificationFor(message: ConsumedMessage<ReservationEvent>): Not
       data: {
         reservationId: confirmed.reservationId,
         vehicleId: confirmed.vehicleId,
-        startsAt: new Date(confirmed.startsAt).toISOString(),
-        endsAt: new Date(confirmed.endsAt).toISOString(),
+        startsAt: isoInstant(confirmed.startsAt, event.eventId),
+        endsAt: isoInstant(confirmed.endsAt, event.eventId),
       },
     };
   }
@@ -66,8 +66,8 @@ export function notificationFor(message: ConsumedMessage<ReservationEvent>): Not
     const data = {
       reservationId: rejected.reservationId,
       vehicleId: rejected.vehicleId,
-      startsAt: isoOrUndefined(rejected.startsAt),
-      endsAt: isoOrUndefined(rejected.endsAt),
+      startsAt: rejected.startsAt === null ? undefined : isoInstant(rejected.startsAt, event.eventId),
+      endsAt: rejected.endsAt === null ? undefined : isoInstant(rejected.endsAt, event.eventId),
       reason: rejected.reason,
     };
     return {
@@ -102,6 +102,29 @@ export function notificationFor(message: ConsumedMessage<ReservationEvent>): Not
 function headerSafe(value: string): string {
   const safe = value.replace(/[^\x21-\x7e]/g, '_').slice(0, 255);
   return safe.length > 0 ? safe : 'none';
+}
+
+/**
+ * The event id, which becomes the provider's Idempotency-Key header. The schema's logicalType uuid
+ * is not enforced by the reader, and an id with a line break or a character above U+00FF would make
+ * every HTTP call fail before it is sent — read as the provider being down, forever.
+ */
+function requireUuidEventId(eventId: string): string {
+  if (!uuidPattern.test(eventId)) {
+    throw new UnnotifiableEventError(
+      `event id ${JSON.stringify(eventId.slice(0, 100))} is not a UUID: it cannot be the provider's idempotency key`,
+    );
+  }
+  return eventId;
+}
+
+/** An Avro timestamp-millis as ISO 8601; one outside the range of a JS Date can never be told. */
+function isoInstant(ms: number, eventId: string): string {
+  const instant = new Date(ms);
+  if (Number.isNaN(instant.getTime())) {
+    throw new UnnotifiableEventError(`event ${eventId} has a period outside the range of a date: ${ms}`);
+  }
+  return instant.toISOString();
 }
 
 function requireCustomer(customerId: string, eventId: string): string {

@@ -1,4 +1,3 @@
-import { ConfigError } from '../runtime/config/configError.ts';
 import type { EnvReader } from '../runtime/config/envReader.ts';
 import { readKafkaNames } from '../runtime/config/kafkaNames.ts';
 
@@ -38,8 +37,9 @@ export function readNotifierRouting(env: Readonly<Record<string, string | undefi
 
 /**
  * Reads the provider settings with the runtime's reader (its `done()` reports every bad variable).
- * Throws a ConfigError at once when a provider other than a local one would get the local token:
- * a missing Secret must stop the process, not surface later as every call answering 401.
+ * A token that would fail every call is one of those problems, so the process refuses to start:
+ * the local token sent to a provider other than a local one (a missing Secret, else every call
+ * answers 401) or one an HTTP header cannot carry.
  */
 export function readProviderSettings(reader: EnvReader): ProviderSettings {
   const settings = {
@@ -47,16 +47,25 @@ export function readProviderSettings(reader: EnvReader): ProviderSettings {
     token: reader.string('NOTIFIER_PROVIDER_TOKEN', localProviderToken),
     timeoutMs: reader.int('NOTIFIER_PROVIDER_TIMEOUT_MS', 5_000, { min: 100, max: 120_000 }),
   };
+  checkToken(reader, settings);
+  return settings;
+}
+
+/** Reports a token that would fail every call; the value is a secret, so no problem quotes it. */
+function checkToken(reader: EnvReader, settings: Omit<ProviderSettings, 'timeoutMs'>): void {
   const host = URL.canParse(settings.url) ? new URL(settings.url).hostname : '';
   const local = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
   if (!local && settings.token === localProviderToken) {
-    throw new ConfigError([
-      {
-        variable: 'NOTIFIER_PROVIDER_TOKEN',
-        value: undefined,
-        expected: `the provider account's token when NOTIFIER_PROVIDER_URL is not a local provider (${host})`,
-      },
-    ]);
+    reader.problem(
+      'NOTIFIER_PROVIDER_TOKEN',
+      undefined,
+      `the provider account's token when NOTIFIER_PROVIDER_URL is not a local provider (${host})`,
+    );
+  } else if (!/^[\x21-\x7e]+$/.test(settings.token)) {
+    reader.problem(
+      'NOTIFIER_PROVIDER_TOKEN',
+      undefined,
+      'visible ASCII characters only (it travels in the Authorization header)',
+    );
   }
-  return settings;
 }

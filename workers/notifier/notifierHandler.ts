@@ -10,6 +10,7 @@ import { type Notification, notificationFor } from './notification.ts';
 import type { ProviderSettings } from './notifierConfig.ts';
 import type { NotifierMetrics } from './notifierMetrics.ts';
 import {
+  InvalidProviderRequestError,
   type ProviderReceipt,
   ProviderRejectedError,
   providerDependency,
@@ -38,7 +39,7 @@ export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler
     createCircuitBreaker(
       providerDependency,
       (signal: AbortSignal, notification: Notification): Promise<ProviderReceipt> =>
-        sendNotification(deps.provider, notification, signal),
+        timedProviderCall(metrics, () => sendNotification(deps.provider, notification, signal)),
       {
         // The client's own timeout fires first; this only catches a call that hangs past it.
         timeoutMs: deps.provider.timeoutMs + 1_000,
@@ -49,20 +50,16 @@ export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler
   );
   return async (message) => {
     const notification = notificationFor(message);
-    const started = performance.now();
     let receipt: ProviderReceipt;
     try {
       receipt = await breaker.fire(notification);
     } catch (error) {
-      const rejected = error instanceof ProviderRejectedError;
-      metrics.observeCall(rejected ? 'rejected' : 'unavailable', (performance.now() - started) / 1000);
       // A call that hung past the breaker is the provider being unwell: pause, never dead-letter.
       if (error instanceof BreakerTimeoutError) {
         throw new DependencyUnavailableError(providerDependency, error.message, { cause: error });
       }
       throw error;
     }
-    metrics.observeCall('ok', (performance.now() - started) / 1000);
     metrics.countDelivered(notification.template, receipt.outcome);
     if (receipt.outcome === 'conflict') {
       logger.warn(
@@ -81,4 +78,26 @@ export function createNotifierHandler(deps: NotifierHandlerDeps): MessageHandler
       'customer notified',
     );
   };
+}
+
+/**
+ * Runs one provider call and times it by outcome. It runs inside the breaker, so the calls an open
+ * breaker refuses are never timed (they reach no provider), and neither is a request that could
+ * not be built (InvalidProviderRequestError: nothing was sent).
+ */
+async function timedProviderCall(
+  metrics: NotifierMetrics,
+  call: () => Promise<ProviderReceipt>,
+): Promise<ProviderReceipt> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const receipt = await call();
+    metrics.observeCall('ok', seconds());
+    return receipt;
+  } catch (error) {
+    if (error instanceof ProviderRejectedError) metrics.observeCall('rejected', seconds());
+    else if (!(error instanceof InvalidProviderRequestError)) metrics.observeCall('unavailable', seconds());
+    throw error;
+  }
 }

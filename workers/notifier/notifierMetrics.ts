@@ -6,7 +6,7 @@ import type { DeliveryOutcome } from './providerClient.ts';
 export interface NotifierMetrics {
   /** One per message the provider took: its template and whether it was sent now, a duplicate or a conflict. */
   countDelivered(template: NotificationTemplate, outcome: DeliveryOutcome): void;
-  /** One per provider call, by outcome: ok, rejected (4xx about the message) or unavailable. */
+  /** One per call made to the provider, by outcome: ok, rejected (4xx about the message) or unavailable; never a call the open breaker refused. */
   observeCall(outcome: 'ok' | 'rejected' | 'unavailable', seconds: number): void;
 }
 
@@ -21,7 +21,7 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
   });
   const calls = new Histogram({
     name: 'fleet_notifier_provider_call_duration_seconds',
-    help: 'Duration of calls to the notification provider, by outcome (ok, rejected, unavailable)',
+    help: 'Duration of calls made to the notification provider, by outcome (ok, rejected, unavailable); calls refused by its open breaker are not calls and not counted',
     labelNames: ['outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,

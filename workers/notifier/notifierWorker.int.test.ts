@@ -9,7 +9,7 @@ import {
   waitUntil,
   waitUntilConsumed,
 } from '../runtime/testing/kafkaTestKit.ts';
-import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
+import { counterTotal, histogramMean } from '../runtime/testing/metricsTestKit.ts';
 import { WorkerTestBench } from '../runtime/testing/workerTestBench.ts';
 import { createNotifierWorker } from './notifierWorker.ts';
 import { decisionEvents, vehicleIdOf } from './testing/decisionEvents.ts';
@@ -129,5 +129,40 @@ describe('the notifier on Kafka and the provider', () => {
       'PROVIDER_REJECTED',
     ]);
     expect(String(deadLetters[0]!.headers[deadLetterHeaders.errorMessage])).toMatch(/422/);
+  });
+
+  it('dead-letters an event whose id cannot be an idempotency key and goes on, the breaker untouched', async () => {
+    const topic = await bench.contractTopic('notifier-bad-id', 'fleet.reservation.events.v1-value', 1);
+    // The schema only says "string": ids an HTTP header cannot carry, ahead of healthy events.
+    const poisoned = [
+      { ...decisionEvents.confirmed('ivan'), eventId: 'evt-\u20ac-1' },
+      { ...decisionEvents.confirmed('ivan'), eventId: 'evt\n2' },
+    ];
+    const healthy = Array.from({ length: 6 }, () => decisionEvents.confirmed('jill'));
+    await produce(topic, [...poisoned, ...healthy]);
+    const groupId = uniqueGroup('notifier-bad-id');
+    const worker = await startNotifier(topic, groupId);
+    await waitUntilConsumed(groupId, topic, 30_000);
+
+    const deadLetters = await readAll(`${topic}.dlq`, 2, 20_000);
+    expect(deadLetters.map((r) => String(r.headers[deadLetterHeaders.errorCode]))).toEqual([
+      'UNNOTIFIABLE_EVENT',
+      'UNNOTIFIABLE_EVENT',
+    ]);
+    expect(String(deadLetters[0]!.headers[deadLetterHeaders.errorMessage])).toMatch(/not a UUID/);
+    expect(new Set((await messagesTo('jill')).map((m) => m.idempotencyKey))).toEqual(
+      new Set(healthy.map((e) => e.eventId)),
+    );
+    expect(await messagesTo('ivan')).toEqual([]);
+    // Nothing counted against the provider: no failed call, the breaker closed.
+    expect(
+      await worker.registry.getSingleMetricAsString('fleet_notifier_provider_call_duration_seconds'),
+    ).not.toMatch(/outcome="unavailable"/);
+    expect((await histogramMean(worker, 'fleet_notifier_provider_call_duration_seconds')).count).toBe(
+      healthy.length,
+    );
+    expect(await worker.registry.getSingleMetricAsString('fleet_breaker_state')).toMatch(
+      /fleet_breaker_state\{breaker="provider"[^}]*\} 0$/m,
+    );
   });
 });

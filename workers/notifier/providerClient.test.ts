@@ -1,8 +1,9 @@
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifyProviderApp } from '../../harness/notifyProvider/notifyProviderApp.ts';
-import { DependencyUnavailableError } from '../runtime/errors/processingErrors.ts';
+import { DependencyUnavailableError, dispositionOf } from '../runtime/errors/processingErrors.ts';
 import type { Notification } from './notification.ts';
-import { ProviderRejectedError, sendNotification } from './providerClient.ts';
+import { InvalidProviderRequestError, ProviderRejectedError, sendNotification } from './providerClient.ts';
 
 // The local provider over real HTTP on a free port: the client's status handling, end to end.
 const provider = createNotifyProviderApp({ token: 'secret' });
@@ -98,9 +99,55 @@ describe('sendNotification against the local provider', () => {
       ),
     );
     expect(closed).toBeInstanceOf(DependencyUnavailableError);
+    // fetch reports it as a TypeError too, "fetch failed" with the network error as cause: not permanent.
+    expect(closed.cause).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
     // After all that, the message still goes through once the provider is well.
     expect(await sendNotification(settings(), notification('key-3'), never)).toMatchObject({
       outcome: 'sent',
     });
   });
+
+  it('refuses for good a message that cannot become an HTTP request (a header value fetch rejects), sending nothing', async () => {
+    const before = await acceptedCount();
+    for (const key of ['key-\n4', 'key-\u20ac-4']) {
+      const invalid = await failure(sendNotification(settings(), notification(key), never));
+      expect(dispositionOf(invalid), JSON.stringify(key)).toBe('dead-letter');
+      expect(invalid).toBeInstanceOf(InvalidProviderRequestError);
+      expect(invalid.message).toMatch(/nothing was sent/);
+      expect(invalid.cause).toBeInstanceOf(TypeError);
+    }
+    expect(await acceptedCount()).toBe(before);
+  });
+
+  it('still takes a connection dropped mid-request (fetch failed, with a cause) as the provider being unavailable', async () => {
+    // A provider that takes the connection and drops it mid-request: the request was valid and left.
+    const dropping = await listenDroppingConnections();
+    try {
+      const port = (dropping.address() as { port: number }).port;
+      const dropped = await failure(
+        sendNotification(
+          { ...settings(), url: `http://127.0.0.1:${port}/v1/messages` },
+          notification('key-5'),
+          never,
+        ),
+      );
+      expect(dropped).toBeInstanceOf(DependencyUnavailableError);
+      expect(dispositionOf(dropped)).toBe('pause-dependency');
+      expect(dropped.cause).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    } finally {
+      await new Promise((resolve) => dropping.close(resolve));
+    }
+  });
 });
+
+async function acceptedCount(): Promise<number> {
+  const response = await fetch(url);
+  return ((await response.json()) as { messages: unknown[] }).messages.length;
+}
+
+/** A TCP server that reads the start of each request and resets the connection without an answer. */
+async function listenDroppingConnections(): Promise<Server> {
+  const server = createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}

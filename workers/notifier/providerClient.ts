@@ -33,6 +33,16 @@ export class ProviderRejectedError extends PermanentError {
   }
 }
 
+/**
+ * This message could not be made into an HTTP request (a header value fetch refuses): nothing was
+ * sent, so the provider is not to blame and no retry will change it — dead-lettered at once.
+ */
+export class InvalidProviderRequestError extends PermanentError {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, { ...options, code: 'INVALID_PROVIDER_REQUEST' });
+  }
+}
+
 /** Longest piece of a provider's error body kept in a message (it ends up in a DLQ header). */
 const maxDetailLength = 300;
 
@@ -47,7 +57,8 @@ const messageRefusalStatuses = new Set([400, 413, 422]);
 /**
  * Sends one notification: POST JSON with the event id as `Idempotency-Key` (a replayed or
  * retried event is one message to the customer), within `timeoutMs`. Resolves with the receipt;
- * rejects with ProviderRejectedError when the message itself is refused (400, 413, 422) and with
+ * rejects with InvalidProviderRequestError when the message cannot become a request (nothing is
+ * sent), ProviderRejectedError when the provider refuses the message itself (400, 413, 422) and
  * DependencyUnavailableError for anything else (timeout, refused connection, any other status).
  */
 export async function sendNotification(
@@ -55,20 +66,13 @@ export async function sendNotification(
   notification: Notification,
   signal: AbortSignal,
 ): Promise<ProviderReceipt> {
+  const request = providerRequest(settings, notification, signal);
   let response: Response;
   try {
-    response = await fetch(settings.url, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${settings.token}`,
-        'content-type': 'application/json',
-        'idempotency-key': notification.idempotencyKey,
-        'x-correlation-id': notification.correlationId,
-      },
-      body: JSON.stringify({ to: notification.to, template: notification.template, data: notification.data }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]),
-    });
+    response = await fetch(request);
   } catch (error) {
+    // The request was valid, so this is the transport: fetch's TypeError "fetch failed" (with the
+    // network error as its cause), an abort or our timeout.
     throw new DependencyUnavailableError(
       providerDependency,
       `the notification provider did not answer: ${(error as Error).message}`,
@@ -97,6 +101,38 @@ export async function sendNotification(
     providerDependency,
     `the notification provider answered ${response.status}: ${detail}`,
   );
+}
+
+/**
+ * The HTTP request for one notification, built apart from sending it: fetch reports an invalid
+ * request (a header value with a line break or a character above U+00FF) as a TypeError just like a
+ * network failure, and only where it is thrown tells the message's fault from the provider's.
+ */
+function providerRequest(
+  settings: ProviderSettings,
+  notification: Notification,
+  signal: AbortSignal,
+): Request {
+  try {
+    return new Request(settings.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${settings.token}`,
+        'content-type': 'application/json',
+        'idempotency-key': notification.idempotencyKey,
+        'x-correlation-id': notification.correlationId,
+      },
+      body: JSON.stringify({ to: notification.to, template: notification.template, data: notification.data }),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]),
+    });
+  } catch (error) {
+    // fetch quotes the refused value; the token is checked at start, but must never reach a DLQ header.
+    const reason = (error as Error).message.replaceAll(settings.token, '[REDACTED]');
+    throw new InvalidProviderRequestError(
+      `the notification with idempotency key ${JSON.stringify(notification.idempotencyKey.slice(0, 100))} cannot be an HTTP request, nothing was sent: ${reason}`,
+      { cause: error },
+    );
+  }
 }
 
 function parseJson(text: string): unknown {
