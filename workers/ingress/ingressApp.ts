@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../runtime/observability/logger.ts';
 import type { FleetProducer } from '../runtime/producer/fleetProducer.ts';
+import { answerWithin } from '../runtime/resilience/answerWithin.ts';
 import { AuthenticationError, createBearerVerifier } from './auth/jwtVerifier.ts';
 import { answerClientError } from './http/clientErrorProblem.ts';
 import {
@@ -312,7 +313,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
       if (lastDatabaseProbe && performance.now() - lastDatabaseProbe.at < databaseProbeCacheMs) {
         return lastDatabaseProbe.result;
       }
-      const result = await withTimeout(store.ping(), databaseProbeTimeoutMs).then(
+      const result = await answerWithin(store.ping(), databaseProbeTimeoutMs).then(
         (): ReadinessResult => ({ ok: true }),
         (error: unknown): ReadinessResult => {
           // /readyz answers anyone who can reach it: the cause (addresses, SQL errors) goes to the log.
@@ -383,12 +384,4 @@ function shuttingDownProblem(): HttpProblem {
     retriable: true,
     headers: { 'retry-after': '1', connection: 'close' },
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

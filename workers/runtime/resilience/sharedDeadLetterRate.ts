@@ -1,5 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
+import { answerWithin } from './answerWithin.ts';
 import { LocalRateBudget } from './localRateBudget.ts';
 import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
 
@@ -129,7 +130,7 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
     const store = this.store;
     if (store?.ready && store.client.status === 'ready') {
       try {
-        const admitted = await withTimeout(
+        const admitted = await answerWithin(
           takeSharedUnit(store.limiter, this.options.maxPerWindow),
           this.options.redisTimeoutMs,
         );
@@ -310,19 +311,11 @@ function untilSocketClosed(client: Redis, ms: number): Promise<void> {
 /** The promise's answer, or false when it takes longer than `ms`. */
 async function waitFor(promise: Promise<boolean>, ms: number): Promise<boolean> {
   try {
-    return await withTimeout(promise, ms);
+    return await answerWithin(promise, ms);
   } catch {
     // Not ready in time: the caller starts in fallback; buildStore keeps initialising meanwhile.
     return false;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function errorText(error: unknown): string {
