@@ -9,6 +9,7 @@ import { KafkaConnectError } from '../kafka/librdkafkaErrors.ts';
 import { TestTopics } from '../kafka/testTopics.ts';
 import { createMetricsRegistry, createProducerMetrics } from '../observability/metrics.ts';
 import { currentTraceIds, withConsumerSpan } from '../observability/tracing.ts';
+import { recordCount } from '../testing/kafkaTestKit.ts';
 import { FleetProducer, type FleetProducerOptions } from './fleetProducer.ts';
 import { ProduceError } from './produceError.ts';
 import { defaultProducerSettings, type ProducerSettings } from './producerSettings.ts';
@@ -272,6 +273,29 @@ describe('FleetProducer against the real broker', () => {
     expect(late).toBeInstanceOf(ProduceError);
     expect(late).toMatchObject({ code: 'ERR__STATE', retriable: false });
     await expect(producer.start()).rejects.toThrow(/stopped/);
+  });
+
+  it('flush() and stop() settle every acknowledged record as delivered, even thousands at once', async () => {
+    // The client hands delivery reports to JavaScript 100 per event-loop turn after librdkafka's
+    // flush returned: a stop() that did not wait for them failed records the broker holds.
+    const topic = await topics.create('stop-many', 3);
+    const producer = newProducer();
+    await producer.start();
+    const send = (count: number) =>
+      Array.from({ length: count }, (_, i) =>
+        producer.sendRaw(topic, { key: `k${i % 97}`, value: Buffer.alloc(200) }).then(
+          () => 'delivered',
+          (error: unknown) => error,
+        ),
+      );
+    const beforeFlush = send(3000);
+    await producer.flush(10_000);
+    expect(producer.pendingDeliveries).toBe(0);
+    const beforeStop = send(3000);
+    await producer.stop();
+    const outcomes = await Promise.all([...beforeFlush, ...beforeStop]);
+    expect(outcomes.filter((outcome) => outcome !== 'delivered')).toEqual([]);
+    expect(await recordCount(topic)).toBe(6000);
   });
 
   it('rejects send() without an encoder, and counts encoder failures', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type DeliveryReport,
   type LibrdKafkaError,
@@ -413,8 +414,8 @@ export class FleetProducer {
   }
 
   /**
-   * Waits until every record handed over so far is acknowledged or failed, at most `timeoutMs`.
-   * Rejects with a retriable KafkaClientError (ERR__TIMED_OUT) when time runs out.
+   * Waits until every record handed over so far is acknowledged or failed — its promise settled —
+   * at most `timeoutMs`. Rejects with a retriable KafkaClientError (ERR__TIMED_OUT) when time runs out.
    */
   async flush(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
@@ -424,7 +425,17 @@ export class FleetProducer {
       this.drainOverflow();
     }
     await this.flushClient(Math.max(0, Math.round(deadline - performance.now())), false);
-    if (this.overflow.length > 0) {
+    // librdkafka's flush ends when the broker acknowledged; the client hands the delivery reports
+    // to JavaScript 100 per event-loop turn afterwards. Until they arrive the records are still
+    // in flight here, and a stop() that gave up on them would fail records the broker holds.
+    let before = Number.POSITIVE_INFINITY;
+    while (this.inFlight.size > 0 && this.producer?.isConnected() && performance.now() < deadline) {
+      // Next turn while reports keep coming; a short sleep when none came (no busy spin).
+      const progressed = this.inFlight.size < before;
+      before = this.inFlight.size;
+      await (progressed ? new Promise<void>((resolve) => setImmediate(resolve)) : sleep(5));
+    }
+    if (this.pendingDeliveries > 0) {
       throw new KafkaClientError(`flush timed out after ${timeoutMs} ms`, {
         code: librdkafkaCodes.TIMED_OUT,
         retriable: true,
