@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PermanentError } from '../errors/processingErrors.ts';
+import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
 import {
   bootstrap,
   committedOffsets,
@@ -74,6 +74,56 @@ describe('ConsumerEngine failures (real broker)', () => {
     // One count per failed attempt (fleet_consumer_messages_failed_total), not one more for the last.
     expect(failedClasses).toHaveLength(8);
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(2);
+  });
+
+  it("a decoder's failure gets the handler's policy: retried when retriable or unexpected, dead-lettered at once when poison", async () => {
+    const topic = await topicWith('engine-decoder-failures', [
+      { key: 'a', value: 'hiccup' },
+      { key: 'b', value: 'unexpected' },
+      { key: 'c', value: 'poison' },
+    ]);
+    const decodes = new Map<string, number>();
+    const handled: string[] = [];
+    const deadLetters: DeadLetterInput[] = [];
+    const groupId = uniqueName('decoder-group');
+    const e = testEngine(
+      {
+        name: 'decoder-failures',
+        groupId,
+        topic,
+        decoder: (value) => {
+          const kind = String(value);
+          const count = (decodes.get(kind) ?? 0) + 1;
+          decodes.set(kind, count);
+          if (kind === 'hiccup' && count < 3) throw new RetriableError('registry answered slowly');
+          if (kind === 'unexpected') throw new TypeError('decoder bug');
+          if (kind === 'poison') throw new PermanentError('not Avro', { code: 'TEST_POISON' });
+          return value;
+        },
+        handler: async (message) => void handled.push(String(message.value)),
+      },
+      { maxAttempts: 4, retryMinMs: 1, retryMaxMs: 5 },
+      {
+        bootstrapServers: bootstrap,
+        deadLetters: { publish: async (input) => void deadLetters.push(input) },
+      },
+    );
+    await e.start();
+    await until(
+      () => deadLetters.length === 2 && handled.length === 1,
+      30_000,
+      'one handled, two dead-lettered',
+    );
+    await e.drain(5000);
+    await e.stop();
+
+    expect(handled).toEqual(['hiccup']);
+    expect(Object.fromEntries(decodes)).toEqual({ hiccup: 3, unexpected: 4, poison: 1 });
+    const byValue = new Map(deadLetters.map((d) => [String(d.value), d]));
+    expect(byValue.get('unexpected')).toMatchObject({ attempts: 4 });
+    expect(byValue.get('unexpected')!.error).toBeInstanceOf(TypeError);
+    expect(byValue.get('poison')).toMatchObject({ attempts: 1 });
+    expect((await committedOffsets(groupId, topic)).get(0)).toBe(3);
   });
 
   it('failure handling that itself fails (the DLQ caps reject) keeps the message: its key waits, and it is dead-lettered on a later try', async () => {

@@ -478,17 +478,11 @@ export class ConsumerEngine<V = unknown> {
     started: number,
   ): Promise<{ failed: false } | { failed: true; error: unknown }> {
     const record = envelope.record;
-    let value: V;
-    try {
-      const decoded = this.worker.decoder(record.value, record.topic);
-      // Decoders answer synchronously once a schema is cached: skip the extra microtask then.
-      value = decoded instanceof Promise ? await decoded : decoded;
-    } catch (error) {
-      this.countFailure(record.topic, error);
-      return { failed: true, error };
-    }
-    try {
-      const message: ConsumedMessage<V> = {
+    let message: ConsumedMessage<V> | undefined;
+    // Decoded inside each attempt until it succeeds: a decoder's failure gets the handler's policy
+    // (poison dead-lettered at once, a dependency pauses, anything else CONSUMER_MAX_ATTEMPTS tries).
+    const build = (value: V): ConsumedMessage<V> => {
+      message = {
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
@@ -499,9 +493,18 @@ export class ConsumerEngine<V = unknown> {
         headers: envelope.headers,
         timestamp: record.timestamp ?? started,
         correlationId: correlationIdOf(envelope),
-        attempt: envelope.attempts + 1,
+        attempt: envelope.attempts,
       };
-      await this.runWithRetries(envelope, message, state);
+      return message;
+    };
+    const decoded = (): ConsumedMessage<V> | Promise<ConsumedMessage<V>> => {
+      if (message) return message;
+      const decoding = this.worker.decoder(record.value, record.topic);
+      // Decoders answer synchronously once a schema is cached: no extra microtask then.
+      return decoding instanceof Promise ? decoding.then(build) : build(decoding);
+    };
+    try {
+      await this.runWithRetries(envelope, decoded, state);
       return { failed: false };
     } catch (error) {
       return { failed: true, error };
@@ -534,19 +537,22 @@ export class ConsumerEngine<V = unknown> {
 
   private async runWithRetries(
     envelope: Envelope,
-    message: ConsumedMessage<V>,
+    decoded: () => ConsumedMessage<V> | Promise<ConsumedMessage<V>>,
     state: PartitionState,
   ): Promise<void> {
     const context = { signal: this.abort.signal };
+    const topic = envelope.record.topic;
     const invoke = async (): Promise<void> => {
       envelope.attempts++;
-      message.attempt = envelope.attempts;
       try {
+        const ready = decoded();
+        const message = ready instanceof Promise ? await ready : ready;
+        message.attempt = envelope.attempts;
         await (this.deps.instrument
           ? this.deps.instrument(message, () => this.worker.handler(message, context))
           : this.worker.handler(message, context));
       } catch (error) {
-        this.countFailure(message.topic, error);
+        this.countFailure(topic, error);
         throw error;
       }
     };
@@ -562,7 +568,7 @@ export class ConsumerEngine<V = unknown> {
         !this.owns(state, envelope)
       )
         throw first;
-      this.observer.retried(message.topic);
+      this.observer.retried(topic);
       await sleep(this.backoff(envelope.attempts), undefined, { signal: this.abort.signal }).catch(
         () => undefined,
       );
@@ -585,7 +591,7 @@ export class ConsumerEngine<V = unknown> {
         signal: this.abort.signal,
         shouldRetry: ({ error }) => dispositionOf(error) === 'retry' && this.owns(state, envelope),
         onFailedAttempt: ({ error, retriesLeft }) => {
-          if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(message.topic);
+          if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(topic);
         },
       },
     ).catch((error: unknown) => {

@@ -31,6 +31,8 @@ export interface TestWorker {
   groupId: string;
   topic: string;
   handler: MessageHandler<Buffer | null>;
+  /** Default: the raw bytes as they are. */
+  decoder?: (value: Buffer | null) => Buffer | null | Promise<Buffer | null>;
 }
 
 /**
@@ -47,7 +49,7 @@ export function testEngine(
       name: worker.name,
       groupId: worker.groupId,
       topics: [worker.topic],
-      decoder: (value) => value,
+      decoder: worker.decoder ?? ((value) => value),
       handler: worker.handler,
     },
     {
