@@ -9,6 +9,7 @@ import { KafkaConnectError } from '../kafka/librdkafkaErrors.ts';
 import { TestTopics } from '../kafka/testTopics.ts';
 import { createMetricsRegistry, createProducerMetrics } from '../observability/metrics.ts';
 import { currentTraceIds, withConsumerSpan } from '../observability/tracing.ts';
+import { reportFatalClientError } from '../testing/fatalProducerError.ts';
 import { recordCount } from '../testing/kafkaTestKit.ts';
 import { FleetProducer, type FleetProducerOptions } from './fleetProducer.ts';
 import { ProduceError } from './produceError.ts';
@@ -296,6 +297,20 @@ describe('FleetProducer against the real broker', () => {
     const outcomes = await Promise.all([...beforeFlush, ...beforeStop]);
     expect(outcomes.filter((outcome) => outcome !== 'delivered')).toEqual([]);
     expect(await recordCount(topic)).toBe(6000);
+  });
+
+  it('is no longer live after the client reports a fatal error (only a restart recovers)', async () => {
+    const producer = newProducer();
+    await producer.start();
+    expect(producer.liveness()).toEqual({ ok: true });
+    expect(producer.health()).toEqual({ ok: true });
+    reportFatalClientError(producer);
+    expect(producer.liveness()).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/fatally.*restart/),
+    });
+    expect(producer.health()).toMatchObject({ ok: false, reason: expect.stringMatching(/fatally/) });
+    await producer.stop();
   });
 
   it('rejects send() without an encoder, and counts encoder failures', async () => {

@@ -185,6 +185,15 @@ export class FleetProducer {
     return { ok: true };
   };
 
+  /**
+   * Liveness: false once the client failed fatally (librdkafka: the instance can never produce
+   * again, e.g. an idempotence sequence it cannot repair); only a new process recovers.
+   */
+  readonly liveness = (): CheckResult =>
+    this.fatalError
+      ? { ok: false, reason: `kafka producer failed fatally (${this.fatalError.code}); restart the process` }
+      : { ok: true };
+
   /** Records handed to librdkafka or waiting for queue room, not yet acknowledged. */
   get pendingDeliveries(): number {
     return this.inFlight.size + this.overflow.length;

@@ -5,8 +5,10 @@ import { SchemaRegistryClient } from '../avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../avro/schemaRegistryConfig.ts';
 import type { ConsumedMessage, MessageHandler } from '../consumer/consumedMessage.ts';
 import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
+import type { FleetProducer } from '../producer/fleetProducer.ts';
 import { createCircuitBreaker } from '../resilience/circuitBreaker.ts';
 import { deadLetterHeaders } from '../resilience/deadLetterRecord.ts';
+import { reportFatalClientError } from '../testing/fatalProducerError.ts';
 import {
   committedOffsets,
   createTopics,
@@ -356,6 +358,28 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     expect(await metric(worker as RunningWorker<unknown>, 'fleet_breaker_state')).toMatch(
       /breaker="downstream"[^\n]* 0$/m,
     );
+  });
+
+  it('is no longer live once its producer failed fatally: every send, dead letters included, would fail', async () => {
+    const topic = await avroTopic('rt-fatal-producer', 1);
+    let producer: FleetProducer | undefined;
+    const worker = await start(
+      moduleFor('rt-fatal-producer', topic, async () => undefined, {
+        createHandler: async (resources) => {
+          producer = resources.producer;
+          return { handler: async () => undefined };
+        },
+      }),
+      {},
+    );
+    const live = await fetch(`http://127.0.0.1:${worker.healthPort}/healthz`);
+    expect(live.status).toBe(200);
+    reportFatalClientError(producer as FleetProducer);
+    const dead = await fetch(`http://127.0.0.1:${worker.healthPort}/healthz`);
+    expect(dead.status).toBe(503);
+    expect(await dead.text()).toMatch(/producer[\s\S]*failed fatally/);
+    const ready = await fetch(`http://127.0.0.1:${worker.healthPort}/readyz`);
+    expect(ready.status).toBe(503);
   });
 
   it('drains and stops: the watermark is committed and no handle is left open', async () => {

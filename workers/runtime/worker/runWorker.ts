@@ -186,10 +186,10 @@ export async function startWorker<V>(
       beforeMetrics: () => gauges.report(engine.snapshot()),
     });
     health.addLivenessCheck('consumer', () => engine.liveness());
+    // A fatally failed producer fails every send, dead letters included: only a restart helps.
+    health.addLivenessCheck('producer', producer.liveness);
     health.addReadinessCheck('consumer', () => engine.readiness());
-    health.addReadinessCheck('producer', () =>
-      producer.isConnected() ? { ok: true } : { ok: false, reason: 'producer not connected to Kafka' },
-    );
+    health.addReadinessCheck('producer', producer.health);
     const healthPort = await health.start();
     cleanups.push(() => health.stop());
     logger.info(
