@@ -15,6 +15,8 @@ export interface ProducerSettings extends ProducerTuning {
   /**
    * KAFKA_PRODUCER_MESSAGE_TIMEOUT_MS: a send fails after this long without an acknowledgement
    * (broker down, partition leaderless); default 10000, so callers fail fast instead of hanging.
+   * A record that first waited for room in a full local queue (which also gives up after this
+   * long) can take up to twice as long: librdkafka's clock starts when it takes the record.
    */
   messageTimeoutMs: number;
   /**
