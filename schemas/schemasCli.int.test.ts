@@ -58,6 +58,8 @@ function idsOf(lines: readonly string[]): Map<string, number> {
   );
 }
 
+const events = findSubjectDefinition('fleet.reservation.events.v1-value')!;
+
 describe('npm run schemas -- register (real registry)', () => {
   it('is idempotent: registering twice returns the same ids and adds no version', async () => {
     const subjects = renamed(subjectDefinitions);
@@ -76,11 +78,27 @@ describe('npm run schemas -- register (real registry)', () => {
       expect(registered?.schema).toBe(readAvroSchemaFile(definition.schemaFile).canonicalText);
     }
   });
+
+  it('refuses a rollback to the exact text of an older version, which the registry would ignore, and exits 1', async () => {
+    const [subject] = renamed([events]);
+    const first = await cli(['register'], [subject!]);
+    const second = await cli(['register'], [withFixture(subject!, 'compatible')]);
+    expect([first.code, second.code]).toEqual([exitCodes.ok, exitCodes.ok]);
+    const v1 = idsOf(first.out).get(subject!.subject);
+    const v2 = idsOf(second.out).get(subject!.subject);
+
+    const rollback = await cli(['register'], [subject!]);
+    expect(rollback.code).toBe(exitCodes.incompatible);
+    expect(rollback.out).toEqual([]);
+    expect(rollback.err).toContain(`identical to version 1 (id ${v1})`);
+    expect(rollback.err).toContain(`the latest version 2 (id ${v2}) is unchanged`);
+    expect(rollback.err).toContain('A rollback needs a new text');
+    expect(await client.listVersions(subject!.subject)).toEqual([1, 2]);
+    expect(await client.latestSchemaId(subject!.subject)).toBe(v2);
+  });
 });
 
 describe('npm run schemas -- check (real registry)', () => {
-  const events = findSubjectDefinition('fleet.reservation.events.v1-value')!;
-
   it('accepts a subject that is not registered yet', async () => {
     const [subject] = renamed([events]);
     const result = await cli(['check'], [subject!]);

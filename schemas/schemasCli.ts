@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { SchemaIncompatibleError } from '../workers/runtime/avro/avroErrors.ts';
 import { checkSubject } from './checkSubject.ts';
-import { type RegisterRegistry, registerSubject } from './registerSubject.ts';
+import { type RegisterRegistry, registerSubject, SchemaMatchesOlderVersionError } from './registerSubject.ts';
 import type { SubjectDefinition } from './subjects.ts';
 
 /** Exit codes of `npm run schemas`. */
 export const exitCodes = Object.freeze({
   ok: 0,
-  /** A schema is incompatible with its registered versions. */
+  /** A schema is refused: incompatible with its registered versions, or identical to an older version (a rollback that would change nothing). */
   incompatible: 1,
   /** Bad arguments or configuration. */
   usage: 2,
@@ -71,7 +71,7 @@ export async function runSchemasCli(argv: readonly string[], context: SchemasCli
         command === 'register' ? await register(context, definition) : await check(context, definition),
       );
     } catch (error) {
-      if (error instanceof SchemaIncompatibleError) {
+      if (error instanceof SchemaIncompatibleError || error instanceof SchemaMatchesOlderVersionError) {
         context.err(`refused: ${error.message}`);
         exitCode = Math.max(exitCode, exitCodes.incompatible);
       } else {

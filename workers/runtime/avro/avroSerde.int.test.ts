@@ -1,13 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AvroPoisonMessageError, SchemaIncompatibleError, SubjectNotRegisteredError } from './avroErrors.ts';
+import { ConfigError } from '../config/configError.ts';
+import {
+  AvroPoisonMessageError,
+  SchemaIncompatibleError,
+  SchemaRegistryUnavailableError,
+  SubjectNotRegisteredError,
+} from './avroErrors.ts';
 import { AvroSerde } from './avroSerde.ts';
 import { parseAvroType, SchemaRegistryClient } from './schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from './schemaRegistryConfig.ts';
 import { frameWireMessage, MAX_SCHEMA_ID } from './wireFormat.ts';
 
 // Against the real registry (Apicurio's ccompat API), with random subjects deleted afterwards.
-const client = new SchemaRegistryClient(loadSchemaRegistryConfig());
+const config = loadSchemaRegistryConfig();
+const client = new SchemaRegistryClient(config);
 // Soft deletes only: a permanent delete in Apicurio 3.0.9 can break a subject that another
 // test (or another project's test) is creating at the same moment (see deleteSubject()).
 const SOFT = { permanent: false } as const;
@@ -124,5 +133,97 @@ describe('AvroSerde against the registry', () => {
     await expect(serde.encode(`it-${randomUUID()}-value`, value)).rejects.toBeInstanceOf(
       SubjectNotRegisteredError,
     );
+  });
+});
+
+describe('a registry that answers, but not as the registry API (real registry behind faults)', () => {
+  const closers: Array<() => void> = [];
+  afterEach(() => {
+    for (const close of closers.splice(0)) close();
+  });
+
+  function clientAt(url: string): SchemaRegistryClient {
+    const faulty = new SchemaRegistryClient({ ...config, url, retries: 0 });
+    closers.push(() => faulty.close());
+    return faulty;
+  }
+
+  /** A new subject registered at v1 on the real registry, and `value` encoded with it. */
+  async function registeredMessage(): Promise<{ subject: string; message: Buffer }> {
+    const subject = newSubject();
+    await client.register(subject, v1Text, 'BACKWARD');
+    const serde = new AvroSerde<Record<string, typeof value>>({ source: client });
+    return { subject, message: await serde.encode(subject, value) };
+  }
+
+  /** A proxy to the real registry that answers 403 (an auth proxy whose token expired) while `refusing()`. */
+  async function authProxy(refusing: () => boolean): Promise<string> {
+    const upstream = new URL(config.url);
+    const server = http.createServer((request, response) => {
+      if (refusing()) {
+        response.writeHead(403, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error_code: 40301, message: 'token expired, refreshing' }));
+        return;
+      }
+      const forward = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: request.url,
+          method: request.method,
+          headers: request.headers,
+        },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forward.on('error', (error) => response.destroy(error));
+      request.pipe(forward);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}${upstream.pathname}`;
+  }
+
+  it('reports the root URL (SCHEMA_REGISTRY_URL without the API path) as unavailable, not poison, and verifyApi names the variable', async () => {
+    const { subject, message } = await registeredMessage();
+
+    const root = clientAt(new URL(config.url).origin);
+    const error = await Promise.resolve(new AvroSerde({ source: root }).decode(message)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SchemaRegistryUnavailableError);
+    expect((error as Error).message).toContain('SCHEMA_REGISTRY_URL');
+    expect(await root.latestSchemaId(subject).catch((e: unknown) => e)).toBeInstanceOf(
+      SchemaRegistryUnavailableError,
+    );
+
+    const misconfigured = await root.verifyApi().catch((e: unknown) => e);
+    expect(misconfigured).toBeInstanceOf(ConfigError);
+    expect((misconfigured as Error).message).toContain('SCHEMA_REGISTRY_URL');
+    await client.verifyApi();
+  });
+
+  it('keeps a value retriable while an auth proxy refuses reads with 403, and decodes it once the proxy lets reads through', async () => {
+    const { subject, message } = await registeredMessage();
+    let refusing = true;
+    const proxied = clientAt(await authProxy(() => refusing));
+    const serde = new AvroSerde<Record<string, typeof value>>({ source: proxied });
+
+    const error = await Promise.resolve(serde.decode(message)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchemaRegistryUnavailableError);
+    expect((error as SchemaRegistryUnavailableError).retriable).toBe(true);
+    expect((error as Error).message).toContain('HTTP 403 (40301)');
+    expect(await serde.writerSchemaId(subject).catch((e: unknown) => e)).toBeInstanceOf(
+      SchemaRegistryUnavailableError,
+    );
+
+    refusing = false;
+    expect(await serde.decode(message)).toEqual(value);
+    expect(await serde.writerSchemaId(subject)).toBe(message.readInt32BE(1));
   });
 });

@@ -1,9 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type as AvroType } from 'avsc';
 import avro from 'avsc';
+import { ConfigError } from '../config/configError.ts';
 import {
   NotAvroSchemaError,
   SchemaIncompatibleError,
@@ -51,42 +49,54 @@ export function parseAvroType(schema: string | object): AvroType {
   });
 }
 
-// The library's error middleware wraps every failure in a ResponseError whose message is
-// "<clientId> - <registry message>"; transport failures (refused, reset, timeout) come out of
-// mappersmith as a fake HTTP 400 whose message is "<clientId> - Error, status 400: <cause>",
-// because there is no registry body to take a message from. That is the only way to tell them
-// from a real 400, and they must be retriable.
-const CLIENT_ID = 'fleetstream';
-const TRANSPORT_FAILURE = new RegExp(`^${CLIENT_ID} - Error, status 400: `);
+// Registry error codes (Confluent's, which Apicurio's ccompat API uses too). A 404 means "no
+// such subject/version/schema" only with one of these in its body: a 404 without one comes from
+// something else at that URL (a wrong base path answers RESTEasy's 404, a proxy an HTML page),
+// and reading it as "unknown schema id" would dead-letter every valid message.
+const SUBJECT_NOT_FOUND = 40401;
+const VERSION_NOT_FOUND = 40402;
+const SCHEMA_NOT_FOUND = 40403;
+/** Answered when a soft-deleted subject is soft-deleted again. */
+const SUBJECT_SOFT_DELETED = 40404;
+/** Confluent's "the subject has no level of its own" (Apicurio answers the global level instead). */
+const SUBJECT_LEVEL_NOT_FOUND = 40408;
 
-interface LibraryResponseError {
+/** Where the registry's Confluent-compatible API lives on Apicurio, for error messages. */
+const CCOMPAT_PATH = '/apis/ccompat/v7';
+
+/** One answer of the registry: status, parsed body, and the `error_code` of an error body. */
+interface RegistryAnswer {
   status: number;
-  message: string;
+  body: unknown;
+  errorCode: number | undefined;
 }
 
-function isLibraryResponseError(error: unknown): error is LibraryResponseError {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as { status?: unknown }).status === 'number' &&
-    typeof (error as { message?: unknown }).message === 'string'
-  );
-}
+/** Whether the request only reads (a refusal is then retriable) or changes the registry. */
+type RequestKind = 'read' | 'write';
 
 /**
- * The fleet's schema registry client: `@kafkajs/confluent-schema-registry` for registration,
- * latest-id lookups and schema fetches (it deduplicates concurrent fetches of one id), plus
- * plain `fetch` for the endpoints that library does not expose (config, compatibility,
- * versions, deletion). Every failure becomes a typed error: SchemaRegistryUnavailableError
- * (retriable) when the registry did not answer, a permanent error otherwise.
+ * The fleet's schema registry client, on plain `fetch` with a per-request timeout and its own
+ * bounded retry (each instance's `retries`; no state shared between instances). Every failure
+ * becomes a typed error:
+ *  - SchemaRegistryUnavailableError (retriable: a consumer pauses the partition, nothing is
+ *    dead-lettered) when the registry did not answer, answered 5xx/408/429, answered a 404
+ *    without a registry error code (a wrong SCHEMA_REGISTRY_URL or a proxy), or refused a read
+ *    (401, 403, any 4xx other than the not-found answer the read expects: an expired token or an
+ *    auth proxy must not turn valid messages into dead letters);
+ *  - UnknownSchemaIdError / SubjectNotRegisteredError only for the registry's own not-found
+ *    codes (40403, 40401/40402);
+ *  - SchemaRegistryRequestError (permanent) when the registry refused a change (register, set a
+ *    level, delete) for a reason no retry will fix, SchemaIncompatibleError for a 409.
+ * `@kafkajs/confluent-schema-registry` is not used: it drops the error code of an answer, which
+ * the classification above needs, and it merges its retry settings into a module-level default
+ * shared by every instance in the process.
  *
  * Apicurio 3.0.9's ccompat API differs from Confluent's in ways handled here:
  *  - ids are content ids only when the server runs with
  *    `apicurio.ccompat.legacy-id-mode.enabled=false` (our stack does); otherwise they are
  *    global ids, still consistent within the ccompat API;
  *  - `GET /config/{subject}` of an existing subject without its own level answers the global
- *    level (Confluent: 404/40408), so the library's register(), which compares that answer with
- *    the requested level, throws on such subjects: we always PUT the subject's level first;
+ *    level (Confluent: 404/40408): register() always PUTs the subject's level first;
  *  - the PUT answers `{"compatibilityLevel": …}` (Confluent: `{"compatibility": …}`) and an
  *    unknown level is a 500 (Confluent: 422); we only send known levels and read either field;
  *  - a level PUT before the subject exists is kept, and deleting the subject does not remove
@@ -96,125 +106,98 @@ function isLibraryResponseError(error: unknown): error is LibraryResponseError {
  *    field-level diff;
  *  - registering re-uses an id only for byte-identical text (whitespace makes a new version and
  *    a new id), and `normalize=true` also matches schemas that differ only in `doc`, so we do
- *    not use it: callers register a canonical serialization instead.
+ *    not use it: callers register a canonical serialization instead;
+ *  - registering the exact text of an older version returns that version's id and creates no
+ *    version: the latest version stays what it was (schemas/registerSubject.ts refuses that).
  */
 export class SchemaRegistryClient implements WriterSchemaSource {
   readonly url: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly agent: http.Agent;
-  private readonly registry: SchemaRegistry;
+  /** Aborted by close(), so that no request outlives the client. */
+  private closing = new AbortController();
 
   constructor(config: SchemaRegistryConfig) {
     this.url = config.url.replace(/\/+$/, '');
     this.timeoutMs = config.requestTimeoutMs;
     this.retries = config.retries;
-    // Our own keep-alive agent, so close() can release its sockets (tests must leave no handles).
-    this.agent = this.url.startsWith('https:')
-      ? new https.Agent({ keepAlive: true, maxSockets: 16 })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const timeoutMs = this.timeoutMs;
-    this.registry = new SchemaRegistry(
-      {
-        host: this.url,
-        clientId: CLIENT_ID,
-        agent: this.agent,
-        // A full retry object on purpose: the library Object.assign()s it into its shared
-        // module-level default, so a partial one would inherit another instance's settings.
-        retry: {
-          retries: config.retries,
-          initialRetryTimeInSecs: 0.1,
-          maxRetryTimeInSecs: 2,
-          factor: 0.2,
-          multiplier: 2,
+  }
+
+  /**
+   * Checks that the URL serves a registry's Confluent-compatible API (GET /config); throws a
+   * ConfigError naming SCHEMA_REGISTRY_URL when something else answers there (a wrong base path,
+   * a web page), SchemaRegistryUnavailableError when the registry does not answer or refuses.
+   */
+  async verifyApi(): Promise<void> {
+    const answer = await this.call('GET', '/config');
+    if (answer.status === 200 && readLevel(answer.body) !== undefined) return;
+    if (answer.status === 200 || isForeignNotFound(answer)) {
+      throw new ConfigError([
+        {
+          variable: 'SCHEMA_REGISTRY_URL',
+          value: this.url,
+          expected: `the base URL of the registry's Confluent-compatible API (Apicurio: http://<host>:8081${CCOMPAT_PATH}); GET ${this.url}/config answered ${describeAnswer(answer)}`,
         },
-        // The library sets no timeout; a registry that accepts connections and never answers
-        // would otherwise stall a consumer forever.
-        middlewares: [
-          () => ({
-            prepareRequest: (next) => next().then((request) => request.enhance({ timeout: timeoutMs })),
-          }),
-        ],
-      },
-      { [SchemaType.AVRO]: { ...avroTypeOptions } },
-    );
+      ]);
+    }
+    throw this.failure('the global compatibility level', answer, 'read');
   }
 
   /**
    * Registers `schemaText` under `subject` at `level` (setting the level first) and returns its
-   * id; the same text returns the same id. Retried when the registry fails (5xx, no answer):
-   * registering is idempotent, and Apicurio 3.0.9 answers 500 (a foreign-key violation) when a
+   * id; the same text returns the same id. Registering is idempotent, so it is retried like a
+   * read when the registry fails: Apicurio 3.0.9 answers 500 (a foreign-key violation) when a
    * registration races with the permanent deletion of another subject holding the same content
-   * (3.0.9 deletes orphaned content on every deletion; Apicurio issue #9571 is the same race with
-   * the later scheduled cleanup).
+   * (3.0.9 deletes orphaned content on every deletion; Apicurio issue #9571 is the same race
+   * with the later scheduled cleanup).
    */
   async register(subject: string, schemaText: string, level: CompatibilityLevel): Promise<number> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.registerOnce(subject, schemaText, level);
-      } catch (error) {
-        if (!(error instanceof SchemaRegistryUnavailableError) || attempt >= this.retries) throw error;
-        await sleep(100 * 2 ** attempt);
-      }
-    }
-  }
-
-  private async registerOnce(
-    subject: string,
-    schemaText: string,
-    level: CompatibilityLevel,
-  ): Promise<number> {
     await this.setCompatibilityLevel(subject, level);
-    try {
-      const { id } = await this.registry.register(
-        { type: SchemaType.AVRO, schema: schemaText },
-        // updateConfig off: the level is already set above, for new and existing subjects alike.
-        { subject, compatibility: COMPATIBILITY[level], updateConfig: false },
-      );
-      return id;
-    } catch (error) {
-      if (isLibraryResponseError(error) && error.status === 409) {
-        throw new SchemaIncompatibleError(subject, stripClientId(error.message));
-      }
-      throw this.libraryFailure(`registering a schema under ${subject}`, error);
-    }
+    const request = `registering a schema under ${subject}`;
+    const answer = await this.call('POST', `${subjectPath(subject)}/versions`, { schema: schemaText });
+    const id = (answer.body as { id?: unknown } | null)?.id;
+    if (answer.status === 200 && typeof id === 'number') return id;
+    if (answer.status === 409) throw new SchemaIncompatibleError(subject, messageOf(answer.body));
+    throw this.failure(request, answer, 'write');
   }
 
   /** The id of the subject's latest version; throws SubjectNotRegisteredError when the subject has none. */
   async latestSchemaId(subject: string): Promise<number> {
-    try {
-      return await this.registry.getLatestSchemaId(subject);
-    } catch (error) {
-      if (isLibraryResponseError(error) && error.status === 404) throw new SubjectNotRegisteredError(subject);
-      throw this.libraryFailure(`the latest version of ${subject}`, error);
-    }
+    const answer = await this.call('GET', `${subjectPath(subject)}/versions/latest`);
+    if (isNotFound(answer, SUBJECT_NOT_FOUND, VERSION_NOT_FOUND))
+      throw new SubjectNotRegisteredError(subject);
+    const id = (answer.body as { id?: unknown } | null)?.id;
+    if (answer.status === 200 && typeof id === 'number') return id;
+    throw this.failure(`the latest version of ${subject}`, answer, 'read');
   }
 
-  /** The Avro type registered under `schemaId`, parsed once per id by the library and cached there. */
+  /** The Avro type registered under `schemaId`, parsed with the fleet's options (AvroSerde caches it). */
   async avroTypeById(schemaId: number): Promise<AvroType> {
-    let schema: unknown;
+    const answer = await this.call('GET', `/schemas/ids/${schemaId}`);
+    if (isNotFound(answer, SCHEMA_NOT_FOUND)) throw new UnknownSchemaIdError(schemaId);
+    const entry = answer.body as { schema?: unknown; schemaType?: unknown } | null;
+    if (answer.status !== 200 || typeof entry?.schema !== 'string') {
+      throw this.failure(`schema ${schemaId}`, answer, 'read');
+    }
+    // Confluent's API omits schemaType for Avro.
+    if (entry.schemaType !== undefined && entry.schemaType !== 'AVRO') {
+      throw new NotAvroSchemaError(schemaId, `it is registered as ${String(entry.schemaType)}`);
+    }
     try {
-      schema = await this.registry.getSchema(schemaId);
+      return parseAvroType(entry.schema);
     } catch (error) {
-      if (isLibraryResponseError(error) && error.status === 404) throw new UnknownSchemaIdError(schemaId);
-      if (error instanceof Error && error.name === 'ConfluentSchemaRegistryArgumentError') {
-        throw new NotAvroSchemaError(schemaId, error.message, { cause: error });
-      }
-      throw this.libraryFailure(`schema ${schemaId}`, error);
+      throw new NotAvroSchemaError(schemaId, (error as Error).message, { cause: error });
     }
-    if (!avro.Type.isType(schema)) {
-      throw new NotAvroSchemaError(schemaId, 'it is registered as JSON Schema or Protobuf');
-    }
-    return schema as AvroType;
   }
 
   /** The subject's version numbers, oldest first; empty when the subject does not exist. */
   async listVersions(subject: string): Promise<number[]> {
-    const { status, body } = await this.call('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
-    if (status === 404) return [];
-    if (status !== 200 || !Array.isArray(body))
-      throw requestError(`the versions of ${subject}`, status, body);
-    return body.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+    const answer = await this.call('GET', `${subjectPath(subject)}/versions`);
+    if (isNotFound(answer, SUBJECT_NOT_FOUND)) return [];
+    if (answer.status !== 200 || !Array.isArray(answer.body)) {
+      throw this.failure(`the versions of ${subject}`, answer, 'read');
+    }
+    return answer.body.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
   }
 
   /** One registered version (number or 'latest'); undefined when the subject or version does not exist. */
@@ -222,33 +205,35 @@ export class SchemaRegistryClient implements WriterSchemaSource {
     subject: string,
     version: number | 'latest',
   ): Promise<RegisteredSchemaVersion | undefined> {
-    const { status, body } = await this.call(
+    const answer = await this.call(
       'GET',
-      `/subjects/${encodeURIComponent(subject)}/versions/${encodeURIComponent(String(version))}`,
+      `${subjectPath(subject)}/versions/${encodeURIComponent(String(version))}`,
     );
-    if (status === 404) return undefined;
-    const entry = body as Partial<RegisteredSchemaVersion> | null;
-    if (status !== 200 || typeof entry?.id !== 'number' || typeof entry.schema !== 'string') {
-      throw requestError(`version ${version} of ${subject}`, status, body);
+    if (isNotFound(answer, SUBJECT_NOT_FOUND, VERSION_NOT_FOUND)) return undefined;
+    const entry = answer.body as Partial<RegisteredSchemaVersion> | null;
+    if (answer.status !== 200 || typeof entry?.id !== 'number' || typeof entry.schema !== 'string') {
+      throw this.failure(`version ${version} of ${subject}`, answer, 'read');
     }
     return { subject, version: Number(entry.version), id: entry.id, schema: entry.schema };
   }
 
   /** The level the registry applies to the subject (its own, else the global one); undefined when the subject is unknown. */
   async compatibilityLevel(subject: string): Promise<CompatibilityLevel | undefined> {
-    const { status, body } = await this.call('GET', `/config/${encodeURIComponent(subject)}`);
-    if (status === 404) return undefined;
-    const level = readLevel(body);
-    if (status !== 200 || level === undefined) throw requestError(`the level of ${subject}`, status, body);
+    const answer = await this.call('GET', `/config/${encodeURIComponent(subject)}`);
+    if (isNotFound(answer, SUBJECT_NOT_FOUND, SUBJECT_LEVEL_NOT_FOUND)) return undefined;
+    const level = readLevel(answer.body);
+    if (answer.status !== 200 || level === undefined) {
+      throw this.failure(`the level of ${subject}`, answer, 'read');
+    }
     return level;
   }
 
   /** Sets the subject's compatibility level (works before the subject has any version). */
   async setCompatibilityLevel(subject: string, level: CompatibilityLevel): Promise<void> {
-    const { status, body } = await this.call('PUT', `/config/${encodeURIComponent(subject)}`, {
-      compatibility: level,
-    });
-    if (status !== 200) throw requestError(`setting the level of ${subject} to ${level}`, status, body);
+    const answer = await this.call('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+    if (answer.status !== 200) {
+      throw this.failure(`setting the level of ${subject} to ${level}`, answer, 'write');
+    }
   }
 
   /**
@@ -257,12 +242,12 @@ export class SchemaRegistryClient implements WriterSchemaSource {
    * without versions is compatible.
    */
   async isCompatible(subject: string, schemaText: string, against: 'latest' | 'all'): Promise<boolean> {
-    const path = `/compatibility/subjects/${encodeURIComponent(subject)}/versions${against === 'latest' ? '/latest' : ''}`;
-    const { status, body } = await this.call('POST', path, { schema: schemaText });
-    if (status === 404) return true;
-    const verdict = (body as { is_compatible?: unknown } | null)?.is_compatible;
-    if (status !== 200 || typeof verdict !== 'boolean') {
-      throw requestError(`a compatibility check for ${subject}`, status, body);
+    const path = `/compatibility${subjectPath(subject)}/versions${against === 'latest' ? '/latest' : ''}`;
+    const answer = await this.call('POST', path, { schema: schemaText });
+    if (isNotFound(answer, SUBJECT_NOT_FOUND, VERSION_NOT_FOUND)) return true;
+    const verdict = (answer.body as { is_compatible?: unknown } | null)?.is_compatible;
+    if (answer.status !== 200 || typeof verdict !== 'boolean') {
+      throw this.failure(`a compatibility check for ${subject}`, answer, 'read');
     }
     return verdict;
   }
@@ -275,34 +260,52 @@ export class SchemaRegistryClient implements WriterSchemaSource {
    * is deleted permanently, so tests that share a registry soft-delete.
    */
   async deleteSubject(subject: string, options: { permanent?: boolean } = {}): Promise<void> {
-    const path = `/subjects/${encodeURIComponent(subject)}`;
     for (const suffix of options.permanent === false ? [''] : ['', '?permanent=true']) {
-      const { status, body } = await this.call('DELETE', path + suffix);
-      if (status !== 200 && status !== 404) throw requestError(`deleting ${subject}`, status, body);
+      const answer = await this.call('DELETE', subjectPath(subject) + suffix);
+      if (answer.status !== 200 && !isNotFound(answer, SUBJECT_NOT_FOUND, SUBJECT_SOFT_DELETED)) {
+        throw this.failure(`deleting ${subject}`, answer, 'write');
+      }
     }
-    const { status, body } = await this.call('DELETE', `/config/${encodeURIComponent(subject)}`);
-    if (status !== 200 && status !== 404)
-      throw requestError(`deleting the level of ${subject}`, status, body);
+    const answer = await this.call('DELETE', `/config/${encodeURIComponent(subject)}`);
+    if (answer.status !== 200 && !isNotFound(answer, SUBJECT_NOT_FOUND, SUBJECT_LEVEL_NOT_FOUND)) {
+      throw this.failure(`deleting the level of ${subject}`, answer, 'write');
+    }
   }
 
-  /** Releases the client's sockets; calls after close() open new ones. */
+  /** Aborts the requests in flight (a stopping process must not wait for a hung registry); later calls work again. */
   close(): void {
-    this.agent.destroy();
+    this.closing.abort();
+    this.closing = new AbortController();
   }
 
-  private async call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: unknown }> {
+  /**
+   * One request, retried `retries` times with exponential backoff while the registry gives no
+   * usable answer (refused, reset, timed out, 5xx, 408, 429). Every request we send is
+   * idempotent (reads, compatibility checks, level PUTs, registrations of the same text,
+   * deletions that accept 404), so a retry never does anything twice.
+   */
+  private async call(method: string, path: string, body?: unknown): Promise<RegistryAnswer> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.callOnce(method, path, body);
+      } catch (error) {
+        if (!(error instanceof SchemaRegistryUnavailableError) || attempt >= this.retries) throw error;
+        await sleep(Math.min(100 * 2 ** attempt, 2000));
+      }
+    }
+  }
+
+  private async callOnce(method: string, path: string, body?: unknown): Promise<RegistryAnswer> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(this.url + path, {
         method,
         headers: { accept: 'application/json', 'content-type': 'application/vnd.schemaregistry.v1+json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]),
       });
+      text = await response.text();
     } catch (error) {
       throw new SchemaRegistryUnavailableError(
         this.url,
@@ -312,35 +315,64 @@ export class SchemaRegistryClient implements WriterSchemaSource {
         },
       );
     }
-    const text = await response.text();
+    const answer = toAnswer(response.status, text);
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
-      throw new SchemaRegistryUnavailableError(
-        this.url,
-        `${method} ${path}: HTTP ${response.status} ${text}`,
-      );
+      throw new SchemaRegistryUnavailableError(this.url, `${method} ${path}: ${describeAnswer(answer)}`);
     }
-    return { status: response.status, body: parseJson(text) };
+    return answer;
   }
 
-  private libraryFailure(request: string, error: unknown): Error {
-    if (!isLibraryResponseError(error)) {
-      return error instanceof Error ? error : new Error(`${request} failed: ${String(error)}`);
+  /**
+   * The error for an answer the caller cannot use. A refused read is retriable (the registry or
+   * a proxy in front of it is misbehaving, the message is fine); a refused change is permanent,
+   * except a 404 that is not the registry's own, which means the URL is wrong.
+   */
+  private failure(request: string, answer: RegistryAnswer, kind: RequestKind): Error {
+    if (kind === 'read' || isForeignNotFound(answer)) {
+      const hint = isForeignNotFound(answer)
+        ? ` (not a registry answer: does SCHEMA_REGISTRY_URL end with the API base path, e.g. ${CCOMPAT_PATH}?)`
+        : '';
+      return new SchemaRegistryUnavailableError(this.url, `${request}: ${describeAnswer(answer)}${hint}`);
     }
-    const detail = stripClientId(error.message);
-    if (
-      error.status >= 500 ||
-      error.status === 408 ||
-      error.status === 429 ||
-      TRANSPORT_FAILURE.test(error.message)
-    ) {
-      return new SchemaRegistryUnavailableError(this.url, `${request}: ${detail}`, { cause: error });
-    }
-    return new SchemaRegistryRequestError(request, error.status, undefined, detail);
+    return new SchemaRegistryRequestError(request, answer.status, answer.errorCode, messageOf(answer.body));
   }
 }
 
-function stripClientId(message: string): string {
-  return message.startsWith(`${CLIENT_ID} - `) ? message.slice(CLIENT_ID.length + 3) : message;
+function subjectPath(subject: string): string {
+  return `/subjects/${encodeURIComponent(subject)}`;
+}
+
+/** Whether the answer is the registry's own 404 with one of `codes`. */
+function isNotFound(answer: RegistryAnswer, ...codes: number[]): boolean {
+  return answer.status === 404 && answer.errorCode !== undefined && codes.includes(answer.errorCode);
+}
+
+/** A 404 without a registry's 404xx error code: a wrong base path, a proxy, another server. */
+function isForeignNotFound(answer: RegistryAnswer): boolean {
+  const code = answer.errorCode;
+  return answer.status === 404 && (code === undefined || code < 40400 || code > 40499);
+}
+
+function toAnswer(status: number, text: string): RegistryAnswer {
+  const body = parseJson(text);
+  const code =
+    typeof body === 'object' && body !== null ? (body as { error_code?: unknown }).error_code : undefined;
+  return { status, body, errorCode: typeof code === 'number' ? code : undefined };
+}
+
+/** "HTTP 403 (40301): token expired", with a non-JSON body cut short (an HTML error page). */
+function describeAnswer(answer: RegistryAnswer): string {
+  const code = answer.errorCode === undefined ? '' : ` (${answer.errorCode})`;
+  const message = messageOf(answer.body);
+  return `HTTP ${answer.status}${code}${message === '' ? '' : `: ${message.slice(0, 200)}`}`;
+}
+
+function messageOf(body: unknown): string {
+  if (typeof body === 'string') return body;
+  const message =
+    typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+  if (typeof message === 'string') return message;
+  return body === null ? '' : JSON.stringify(body);
 }
 
 function readLevel(body: unknown): CompatibilityLevel | undefined {
@@ -351,24 +383,19 @@ function readLevel(body: unknown): CompatibilityLevel | undefined {
   return isCompatibilityLevel(level) ? level : undefined;
 }
 
-function requestError(request: string, status: number, body: unknown): SchemaRegistryRequestError {
-  const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const errorCode = typeof record.error_code === 'number' ? record.error_code : undefined;
-  const message = typeof record.message === 'string' ? record.message : JSON.stringify(body);
-  return new SchemaRegistryRequestError(request, status, errorCode, message);
-}
-
 function parseJson(text: string): unknown {
   if (text === '') return null;
   try {
     return JSON.parse(text);
   } catch {
+    // Not JSON (an HTML error page from a proxy): kept as text for the error message.
     return text;
   }
 }
 
 function describeFetchFailure(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'no answer within the request timeout';
+  if (error instanceof Error && error.name === 'AbortError') return 'aborted: the client was closed';
   const cause =
     error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
   if (typeof cause?.code === 'string') return cause.code;

@@ -7,7 +7,11 @@ export interface SchemaRegistryConfig {
   url: string;
   /** SCHEMA_REGISTRY_TIMEOUT_MS: per-request timeout; a registry that hangs must not hang a consumer. Default 5000. */
   requestTimeoutMs: number;
-  /** SCHEMA_REGISTRY_RETRIES: retries of idempotent reads on 5xx and network errors, with backoff. Default 2. */
+  /**
+   * SCHEMA_REGISTRY_RETRIES: retries of each request (all are idempotent) when the registry gives no
+   * usable answer — refused, reset, timed out, 5xx, 408, 429 — with exponential backoff from 100 ms;
+   * per client, so a request may take up to (retries + 1) × the timeout. Default 2.
+   */
   retries: number;
 }
 
