@@ -121,4 +121,14 @@ describe('node workers/ingress/main.ts', () => {
     expect((failure as { stderr: string }).stderr).toMatch(/INGRESS_PORT="eighty"/);
     expect((failure as { stderr: string }).stderr).toMatch(/RATE_LIMIT_IP_QUOTA="0"/);
   });
+
+  it("exits 78 naming SCHEMA_REGISTRY_URL when it serves no registry API (the registry's root, not its ccompat path)", async () => {
+    const registryRoot = new URL(process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081').origin;
+    const failure = await run(process.execPath, [mainPath], {
+      env: { ...process.env, SCHEMA_REGISTRY_URL: registryRoot, INGRESS_PORT: '0' },
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 78 });
+    expect((failure as { stderr: string }).stderr).toMatch(/SCHEMA_REGISTRY_URL=/);
+    expect((failure as { stderr: string }).stderr).toMatch(/ccompat/);
+  });
 });

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { createPool } from '../../db/pool.ts';
 import { loadReaderTypes } from '../../schemas/readerTypes.ts';
 import { AvroSerde } from '../runtime/avro/avroSerde.ts';
+import { checkRegistryAtStart } from '../runtime/avro/registryStartupCheck.ts';
 import { SchemaRegistryClient } from '../runtime/avro/schemaRegistryClient.ts';
 import { createLogger, type Logger } from '../runtime/observability/logger.ts';
 import { createMetricsRegistry, createProducerMetrics } from '../runtime/observability/metrics.ts';
@@ -133,6 +134,7 @@ export class IngressService {
 
       const registryClient = new SchemaRegistryClient(config.schemaRegistry);
       this.cleanups.push(() => registryClient.close(), 'schema registry client');
+      await checkRegistryAtStart(registryClient, logger);
       const serde = new AvroSerde({ source: registryClient, readerTypes: loadReaderTypes() });
       const producer = new FleetProducer({
         client: config.kafka,

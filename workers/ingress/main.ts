@@ -22,8 +22,13 @@ const service = new IngressService(config);
 try {
   await service.start();
 } catch (error) {
-  service.logger.fatal({ err: error }, 'ingress failed to start');
   await service.stop();
+  // A variable that only proves wrong once used (SCHEMA_REGISTRY_URL serving no registry API).
+  if (error instanceof ConfigError) {
+    process.stderr.write(`ingress: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  service.logger.fatal({ err: error }, 'ingress failed to start');
   process.exit(1);
 }
 

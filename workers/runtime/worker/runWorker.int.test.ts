@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AvroSerde } from '../avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../avro/schemaRegistryConfig.ts';
+import { ConfigError } from '../config/configError.ts';
 import type { ConsumedMessage, MessageHandler } from '../consumer/consumedMessage.ts';
 import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
 import type { FleetProducer } from '../producer/fleetProducer.ts';
@@ -380,6 +381,17 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     expect(await dead.text()).toMatch(/producer[\s\S]*failed fatally/);
     const ready = await fetch(`http://127.0.0.1:${worker.healthPort}/readyz`);
     expect(ready.status).toBe(503);
+  });
+
+  it('refuses to start (a ConfigError naming SCHEMA_REGISTRY_URL) when the URL serves no registry API', async () => {
+    const topic = await avroTopic('rt-registry-root', 1);
+    const registryRoot = new URL(loadSchemaRegistryConfig().url).origin;
+    const failure = await startWorker(
+      moduleFor('rt-registry-root', topic, async () => undefined),
+      testEnv({ SCHEMA_REGISTRY_URL: registryRoot }),
+    ).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as ConfigError).problems.map((p) => p.variable)).toEqual(['SCHEMA_REGISTRY_URL']);
   });
 
   it('drains and stops: the watermark is committed and no handle is left open', async () => {

@@ -2,6 +2,7 @@ import type { Type as AvroType } from 'avsc';
 import type { Registry } from 'prom-client';
 import { AvroSerde } from '../avro/avroSerde.ts';
 import { avroValueDecoder } from '../avro/avroValueDecoder.ts';
+import { checkRegistryAtStart } from '../avro/registryStartupCheck.ts';
 import { SchemaRegistryClient } from '../avro/schemaRegistryClient.ts';
 import { readSchemaRegistryConfig } from '../avro/schemaRegistryConfig.ts';
 import { EnvReader } from '../config/envReader.ts';
@@ -109,6 +110,7 @@ export async function startWorker<V>(
   try {
     const registryClient = new SchemaRegistryClient(registryConfig);
     cleanups.push(() => registryClient.close());
+    await checkRegistryAtStart(registryClient, logger);
     const serde = new AvroSerde({
       source: registryClient,
       ...(module.readerTypes ? { readerTypes: module.readerTypes } : {}),
