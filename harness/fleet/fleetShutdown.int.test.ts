@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,12 @@ import {
   produceRecords,
   uniqueName,
 } from '../../workers/runtime/testing/kafkaTestKit.ts';
-import { type ProcessGroup, startProcessGroup, supervisedLogMessages } from './testing/processGroup.ts';
+import {
+  isAlive,
+  type ProcessGroup,
+  startProcessGroup,
+  supervisedLogMessages,
+} from './testing/processGroup.ts';
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing/echoFleet.ts');
 const topic = uniqueName('fleet-shutdown');
@@ -19,6 +25,15 @@ afterAll(async () => {
   fleet?.killIfRunning();
   await deleteTopics([topic]);
 });
+
+/** The pids of `parent`'s child processes. */
+function childPids(parent: number): number[] {
+  return execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent)])
+    .toString()
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((pid) => pid > 0);
+}
 
 describe('the supervisor under a terminal Ctrl-C', () => {
   it('drains every worker and exits 0 when one Ctrl-C reaches the whole group and npm forwards it once more', async () => {
@@ -61,6 +76,32 @@ describe('the supervisor under a terminal Ctrl-C', () => {
       expect(messages, name).toContain('drained');
       expect(messages, name).toContain('worker stopped');
       expect(messages, name).not.toContain('second signal: forcing exit');
+    }
+  });
+
+  it('leaves no orphans when the supervisor itself is killed (SIGKILL): its workers stop themselves', async () => {
+    const killed = startProcessGroup(process.execPath, [fixture], {
+      env: {
+        ...process.env,
+        TEST_TOPIC: topic,
+        TEST_GROUP: uniqueName('fleet-orphans-group'),
+        TEST_HANDLER_MS: '10',
+      },
+    });
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!killed.output().includes('fleet ready')) {
+        if (Date.now() > deadline) throw new Error(`the echo fleet never got ready:\n${killed.output()}`);
+        await sleep(100);
+      }
+      const workers = childPids(killed.child.pid!);
+      expect(workers).toHaveLength(2);
+      process.kill(killed.child.pid!, 'SIGKILL'); // the supervisor alone, not its group
+      const gone = Date.now() + 30_000;
+      while (workers.some(isAlive) && Date.now() < gone) await sleep(200);
+      expect(workers.filter(isAlive)).toEqual([]);
+    } finally {
+      killed.killIfRunning();
     }
   });
 });

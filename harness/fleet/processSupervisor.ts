@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,21 +30,36 @@ interface Supervised {
   lastLines: string[];
 }
 
+/** Preloaded into every process: it stops itself when the supervisor dies (exitWithParent.ts). */
+const exitWithParent = path.join(path.dirname(new URL(import.meta.url).pathname), 'exitWithParent.ts');
+
+/** How the supervisor is told that it gave up on a process after the fleet had started. */
+export interface SupervisorOptions {
+  /** Do not echo the processes' own output (harness runs), only exits and restarts. */
+  quiet?: boolean;
+  /** Called once when a process kept exiting after start() returned (the fleet is then incomplete). */
+  onGaveUp?: (name: string) => void;
+}
+
 /**
  * Runs the fleet's processes with prefixed output. A process that dies unexpectedly is
  * restarted after a short delay (at most 5 times a minute, then the supervisor gives up on
- * it and says so); `stop()` sends SIGTERM to all, waits for them to drain, then SIGKILLs.
+ * it, says so and calls `onGaveUp`); `stop()` sends SIGTERM to all, waits for them to drain,
+ * then SIGKILLs. Each process has an IPC channel to the supervisor and stops itself when the
+ * supervisor dies, so a killed supervisor leaves no orphans.
  */
 export class ProcessSupervisor {
   private readonly supervised: Supervised[];
   private readonly root: string;
   private stopping = false;
+  private started = false;
   private readonly quiet: boolean;
+  private readonly onGaveUp: ((name: string) => void) | undefined;
 
-  /** `quiet`: do not echo the processes' own output (harness runs), only exits and restarts. */
-  constructor(root: string, processes: readonly FleetProcess[], options: { quiet?: boolean } = {}) {
+  constructor(root: string, processes: readonly FleetProcess[], options: SupervisorOptions = {}) {
     this.root = root;
     this.quiet = options.quiet ?? false;
+    this.onGaveUp = options.onGaveUp;
     this.supervised = processes.map((spec, index) => ({
       spec,
       index,
@@ -54,22 +70,41 @@ export class ProcessSupervisor {
     }));
   }
 
-  /** Starts every process and waits until each answers its readiness URL (or `timeoutMs` passes). */
+  /** Whether stop() or kill() was called: a start() that returns then did not start everything. */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /**
+   * Starts every process and waits until each answers its readiness URL (or `timeoutMs` passes).
+   * Refuses a process whose port something else already serves (say the orphans of an earlier
+   * run): its readiness would be that other process's. Starts nothing more once stop() was called.
+   */
   async start(timeoutMs: number): Promise<void> {
     for (const s of this.supervised) {
+      if (this.stopping) return;
+      const url = new URL(s.spec.readyUrl);
+      if (await isListening(url.hostname, Number(url.port))) {
+        throw new Error(
+          `${s.spec.name}: port ${url.port} is already in use (${s.spec.readyUrl} answers before it started); stop whatever holds it`,
+        );
+      }
       this.spawn(s);
       await this.waitReady(s, timeoutMs);
     }
+    this.started = !this.stopping;
   }
 
   private spawn(s: Supervised): void {
-    const child = spawn(process.execPath, [path.join(this.root, s.spec.entry)], {
+    if (this.stopping) return;
+    const child = spawn(process.execPath, ['--import', exitWithParent, path.join(this.root, s.spec.entry)], {
       cwd: this.root,
       env: { ...workerProcessEnv(), ...s.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     s.child = child;
     for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
       readline.createInterface({ input: stream }).on('line', (line) => {
         s.lastLines.push(line);
         if (s.lastLines.length > 20) s.lastLines.shift();
@@ -79,18 +114,19 @@ export class ProcessSupervisor {
     child.once('exit', (code, signal) => {
       s.child = undefined;
       if (this.stopping) return;
-      prefixed(s.spec.name, s.index, `exited (${signal ?? `code ${code}`}); restarting`);
       const now = Date.now();
       s.restarts = s.restarts.filter((t) => now - t < 60_000);
       if (s.restarts.length >= 5) {
         prefixed(
           s.spec.name,
           s.index,
-          'restarted 5 times in a minute: giving up on it (see the lines above)',
+          `exited (${signal ?? `code ${code}`}) after 5 restarts in a minute: giving up on it (see the lines above)`,
         );
         s.gaveUp = true;
+        if (this.started) this.onGaveUp?.(s.spec.name);
         return;
       }
+      prefixed(s.spec.name, s.index, `exited (${signal ?? `code ${code}`}); restarting`);
       s.restarts.push(now);
       setTimeout(() => {
         if (!this.stopping) this.spawn(s);
@@ -104,7 +140,8 @@ export class ProcessSupervisor {
       try {
         const response = await fetch(s.spec.readyUrl, { signal: AbortSignal.timeout(1000) });
         await response.arrayBuffer();
-        if (response.ok) {
+        // Only while our process runs: the answer must be its own.
+        if (response.ok && s.child) {
           prefixed(s.spec.name, s.index, `ready (${s.spec.readyUrl})`);
           return;
         }
@@ -142,14 +179,23 @@ export class ProcessSupervisor {
     for (const s of this.supervised) s.child?.kill('SIGKILL');
   }
 
-  /** SIGTERM to every process, SIGKILL to those still running after `graceMs`. */
-  async stop(graceMs = 30_000): Promise<void> {
+  /**
+   * SIGTERM to every process, SIGKILL to those still running after `graceMs`. Resolves true when
+   * every process drained and exited 0, false when one had to be killed or exited otherwise.
+   */
+  async stop(graceMs = 30_000): Promise<boolean> {
     this.stopping = true;
     const exits = this.supervised
       .filter((s) => s.child)
       .map((s) => {
         const child = s.child!;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        const exited = new Promise<boolean>((resolve) =>
+          child.once('exit', (code) => {
+            if (code !== 0)
+              prefixed(s.spec.name, s.index, `stopped with ${code === null ? 'a signal' : `code ${code}`}`);
+            resolve(code === 0);
+          }),
+        );
         child.kill('SIGTERM');
         return exited;
       });
@@ -157,7 +203,24 @@ export class ProcessSupervisor {
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     if (timedOut) {
       for (const s of this.supervised) s.child?.kill('SIGKILL');
-      await all;
     }
+    return !timedOut && (await all).every(Boolean);
   }
+}
+
+/** Whether something accepts TCP connections on host:port. */
+function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

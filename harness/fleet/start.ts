@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const startedHere = new Set([...outcomes].filter(([, o]) => o === 'started').map(([name]) => name));
   for (const [name, outcome] of outcomes) console.log(`${name.padEnd(16)} ${outcome}`);
 
-  const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses(ports));
+  const supervisor = new ProcessSupervisor(repoRoot, fleetProcesses(ports), {
+    // An incomplete fleet must not look like a running one.
+    onGaveUp: (name) => void shutdown(`${name} keeps exiting`, 1),
+  });
   const shutdown = shutdownOnSignals(supervisor, async () => {
     if (startedHere.size > 0 && process.env.KEEP_STACK !== '1') {
       const stopped = await stack.down(startedHere);
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
     await shutdown('failure', 1);
     return;
   }
+  // Ctrl-C during the start: the shutdown is under way, nothing is running to advertise.
+  if (supervisor.isStopping) return;
   const e = config.endpoints;
   const ingress = `http://127.0.0.1:${ports.ingress}`;
   console.log(`
