@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  compareCancellations,
+  compareDecisionsWithEvents,
   compareEventsWithDatabase,
   type EventDecision,
+  eventDecisionOf,
+  eventTypeNames,
   findOverlaps,
+  type RecordedDecision,
   statusFromEvents,
 } from './bookingChecks.ts';
 
@@ -53,6 +58,15 @@ describe('statusFromEvents', () => {
     expect(statusFromEvents([e('1', 'confirmed'), e('2', 'rejected', 'reservation')])).toBe('contradiction');
     expect(statusFromEvents([e('1', 'confirmed'), e('2', 'confirmed')])).toBe('contradiction');
   });
+
+  it('flags a cancelled rejection and two different cancellations as contradictions', () => {
+    expect(statusFromEvents([e('1', 'rejected', 'reservation'), e('2', 'cancelled')])).toBe('contradiction');
+    expect(statusFromEvents([e('1', 'confirmed'), e('2', 'cancelled'), e('3', 'cancelled')])).toBe(
+      'contradiction',
+    );
+    // A reservation cancelled while still pending: its only decision is the cancellation.
+    expect(statusFromEvents([e('2', 'cancelled'), e('2', 'cancelled')])).toBe('cancelled');
+  });
 });
 
 describe('compareEventsWithDatabase', () => {
@@ -72,5 +86,143 @@ describe('compareEventsWithDatabase', () => {
         .map((d) => d.reservationId)
         .sort(),
     ).toEqual(['bad', 'ghost', 'silent']);
+  });
+});
+
+describe('eventDecisionOf', () => {
+  it('reads the kind, and the request kind and reason of a rejection', () => {
+    const rejected = eventDecisionOf({
+      eventId: 'e',
+      payload: {
+        [eventTypeNames.rejected]: {
+          reservationId: 'r',
+          rejectedRequest: 'cancellation',
+          reason: 'not_found',
+        },
+      },
+    });
+    expect(rejected).toEqual({
+      eventId: 'e',
+      reservationId: 'r',
+      kind: 'rejected',
+      rejectedRequest: 'cancellation',
+      reason: 'not_found',
+    });
+  });
+
+  it('fails on an event type it does not know instead of counting it as a rejection', () => {
+    expect(() =>
+      eventDecisionOf({ eventId: 'e', payload: { 'dev.fleetstream.reservation.ReservationExtended': {} } }),
+    ).toThrow(/type the storm does not know/);
+  });
+});
+
+describe('compareDecisionsWithEvents', () => {
+  const confirmed = (eventId: string, reservationId = 'r1'): RecordedDecision => ({
+    source: 'request',
+    eventId,
+    reservationId,
+    kind: 'confirmed',
+  });
+  const cancelled = (eventId: string, source: RecordedDecision['source']): RecordedDecision => ({
+    source,
+    eventId,
+    reservationId: 'r1',
+    kind: 'cancelled',
+  });
+  const refusedCancel: RecordedDecision = {
+    source: 'cancellation',
+    eventId: 'c2',
+    reservationId: 'r2',
+    kind: 'rejected',
+    rejectedRequest: 'cancellation',
+    reason: 'not_found',
+  };
+  const event = ({ source: _source, mayBeAbsent: _absent, ...fields }: RecordedDecision): EventDecision =>
+    fields;
+
+  it('passes one to one, counting redeliveries of identical copies', () => {
+    const decisions = [confirmed('d1'), cancelled('c1', 'cancellation'), refusedCancel];
+    const result = compareDecisionsWithEvents(decisions, [...decisions, confirmed('d1')].map(event));
+    expect(result).toEqual({
+      missingFromTopic: [],
+      differing: [],
+      withoutRow: [],
+      compared: { decisions: 3, events: 4, uniqueEventIds: 3 },
+    });
+  });
+
+  it('reports an accepted cancellation whose event never reached the topic', () => {
+    // The old check passed this: the final status implied by the events was never compared per decision.
+    const result = compareDecisionsWithEvents(
+      [confirmed('d1'), cancelled('c1', 'cancellation')],
+      [event(confirmed('d1'))],
+    );
+    expect(result.missingFromTopic).toEqual(['c1']);
+  });
+
+  it('reports an event without a row, and an event stating another outcome', () => {
+    const result = compareDecisionsWithEvents(
+      [confirmed('d1'), refusedCancel],
+      [
+        event(confirmed('d1')),
+        event({ ...refusedCancel, reason: 'overlap' }),
+        event(confirmed('ghost', 'r9')),
+      ],
+    );
+    expect(result.withoutRow).toEqual(['ghost']);
+    expect(result.differing).toEqual([
+      {
+        eventId: 'c2',
+        database: 'r2:rejected/cancellation/not_found',
+        topic: 'r2:rejected/cancellation/overlap',
+      },
+    ]);
+  });
+
+  it('reports two copies of one event id that differ', () => {
+    const result = compareDecisionsWithEvents(
+      [confirmed('d1')],
+      [event(confirmed('d1')), { eventId: 'd1', reservationId: 'r1', kind: 'cancelled' }],
+    );
+    expect(result.differing.map((d) => d.eventId)).toEqual(['d1']);
+  });
+
+  it('accepts a request cancelled while pending: its decision and the cancellation share one event', () => {
+    const shared = [cancelled('c1', 'request'), cancelled('c1', 'cancellation')];
+    const result = compareDecisionsWithEvents(shared, [event(shared[0]!)]);
+    expect(result).toMatchObject({ missingFromTopic: [], differing: [], withoutRow: [] });
+    expect(result.compared.decisions).toBe(1);
+  });
+
+  it('does not require the event of a withdrawn request, but checks it when present', () => {
+    const withdrawn: RecordedDecision = { ...confirmed('w1'), kind: 'rejected', mayBeAbsent: true };
+    expect(compareDecisionsWithEvents([withdrawn], []).missingFromTopic).toEqual([]);
+    expect(compareDecisionsWithEvents([withdrawn], [event(confirmed('w1'))]).differing).toHaveLength(1);
+  });
+
+  it('fails a replay that emitted nothing: every decision is missing from the replayed events', () => {
+    // The old replay check compared the original events again and passed.
+    const result = compareDecisionsWithEvents([confirmed('d1'), refusedCancel], []);
+    expect(result.missingFromTopic).toEqual(['d1', 'c2']);
+    expect(result.compared).toEqual({ decisions: 2, events: 0, uniqueEventIds: 0 });
+  });
+});
+
+describe('compareCancellations', () => {
+  it('finds accepted cancellations never decided, decided twice, or decided unasked', () => {
+    const result = compareCancellations(['a', 'b', 'c'], new Set(['u']), [
+      { reservationId: 'a', outcome: 'cancelled' },
+      { reservationId: 'b', outcome: 'rejected' },
+      { reservationId: 'b', outcome: 'cancelled' },
+      { reservationId: 'x', outcome: 'rejected' },
+      { reservationId: 'u', outcome: 'cancelled' },
+    ]);
+    expect(result).toEqual({
+      withoutDecision: ['c'],
+      decidedMoreThanOnce: ['b'],
+      decidedWithoutRequest: ['x'],
+      compared: 3,
+    });
   });
 });

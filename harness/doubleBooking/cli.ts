@@ -1,12 +1,14 @@
 /**
  * The double-booking storm: `npm run storm -- [--requests N] [--concurrency C] [--vehicles V]
- * [--customers K] [--settlers R] [--kills K] [--cancel-ratio P] [--window-days D] [--report file]`.
+ * [--customers K] [--settlers R] [--kills K] [--cancel-ratio P] [--cancel-confirmed-ratio Q]
+ * [--window-days D] [--report file]`.
  * Exit 0 when every check passed, 1 otherwise; the JSON report says which.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../stack/stackConfig.ts';
 import { runStorm } from './runStorm.ts';
+import { stormSummary } from './stormReport.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     settlers: { type: 'string', default: '2' },
     kills: { type: 'string', default: '3' },
     'cancel-ratio': { type: 'string', default: '0.1' },
+    'cancel-confirmed-ratio': { type: 'string', default: '0.3' },
     'window-days': { type: 'string', default: '14' },
     partitions: { type: 'string', default: '12' },
     report: { type: 'string', default: path.join(repoRoot, 'reports', `double-booking-${Date.now()}.json`) },
@@ -40,28 +43,11 @@ const report = await runStorm({
   settlers: positive('settlers', values.settlers),
   kills: positive('kills', values.kills),
   cancelRatio: positive('cancel-ratio', values['cancel-ratio']),
+  confirmedCancelRatio: positive('cancel-confirmed-ratio', values['cancel-confirmed-ratio']),
   windowDays: positive('window-days', values['window-days']),
   partitions: positive('partitions', values.partitions),
   reportFile: values.report,
 });
-const c = report.checks;
-console.log(
-  `double-booking storm: ${report.ok ? 'PASSED' : 'FAILED'} in ${report.durationSeconds.toFixed(1)} s`,
-);
-console.log(
-  `  accepted ${report.accepted} (refused: ${JSON.stringify(report.refused)}), cancellations accepted ${report.cancellationsAccepted}`,
-);
-console.log(
-  `  decisions ${JSON.stringify(report.decisions)}, settled in ${report.settleSeconds.toFixed(1)} s after the load, ${report.kills} settler SIGKILLs`,
-);
-console.log(
-  `  overlapping confirmed: database ${c.overlapsInDatabase.length}, API ${c.overlapsThroughApi.length}`,
-);
-console.log(
-  `  not terminal: ${c.notTerminal.length}; API vs database: ${c.apiDisagreesWithDatabase.length}; events vs database: ${c.eventsDisagreeWithDatabase.length}`,
-);
-console.log(
-  `  replay into a fresh group: database changed ${c.replayChangedDatabase}, disagreements ${c.replayDisagreements.length}, new event ids ${c.replayNewEventIds}`,
-);
+for (const line of stormSummary(report)) console.log(line);
 console.log(`  report: ${values.report}${report.chartFile ? `, chart: ${report.chartFile}` : ''}`);
 process.exit(report.ok ? 0 : 1);

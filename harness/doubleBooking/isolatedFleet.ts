@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { createFreshDatabase, type FreshDatabase } from '../../db/testing/freshDatabase.ts';
 import { checkSubject } from '../../schemas/checkSubject.ts';
 import { findSubjectDefinition } from '../../schemas/subjects.ts';
 import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../../workers/runtime/avro/schemaRegistryConfig.ts';
-import { createTopics, deleteTopics } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { bootstrap, createTopics, deleteTopics } from '../../workers/runtime/testing/kafkaTestKit.ts';
 import { workerProcessEnv } from '../../workers/runtime/worker/workerNodeOptions.ts';
 import { prepareFleet } from '../fleet/prepareFleet.ts';
 import { ProcessSupervisor } from '../fleet/processSupervisor.ts';
@@ -17,11 +19,15 @@ export interface IsolatedFleet {
   commandsTopic: string;
   eventsTopic: string;
   settlerGroup: string;
+  /** Every consumer group of this fleet starts with it; teardown deletes them all. */
+  groupPrefix: string;
+  /** Each settler's `/metrics` URL, by process name (`settler-1`, …). */
+  settlerMetricsUrls: ReadonlyMap<string, string>;
   database: FreshDatabase;
   supervisor: ProcessSupervisor;
   /** Environment shared by the fleet's processes (for extra processes, e.g. a replay settler). */
   env: NodeJS.ProcessEnv;
-  /** Stops the processes, then drops the database, topics and subjects. */
+  /** Stops the processes, then drops the database, topics, consumer groups and subjects. */
   teardown(): Promise<void>;
 }
 
@@ -52,6 +58,53 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Broker error codes of a group delete that the teardown handles: gone already, or a member still in it. */
+const groupIdNotFound = 69;
+const nonEmptyGroup = 68;
+
+/** A group a delete failed for. */
+interface FailedGroupDelete {
+  groupId: string;
+  errorCode?: number | null;
+  error?: { message: string } | null;
+}
+
+/** The groups a delete failed for, however the client reported them (it throws when any failed). */
+async function failedGroupDeletes(admin: KafkaJS.Admin, groupIds: string[]): Promise<FailedGroupDelete[]> {
+  try {
+    return (await admin.deleteGroups(groupIds)).filter((r) => r.error);
+  } catch (error) {
+    const groups = (error as { groups?: FailedGroupDelete[] }).groups;
+    if (!groups) throw error;
+    return groups.filter((g) => g.error && g.errorCode !== groupIdNotFound);
+  }
+}
+
+/** Deletes every consumer group whose name starts with `prefix` (the fleet's, replays', readers'). */
+async function deleteGroupsStartingWith(prefix: string): Promise<void> {
+  const admin = new KafkaJS.Kafka({
+    kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.ERROR },
+  }).admin();
+  await admin.connect();
+  try {
+    // A member killed by SIGKILL holds its group until the session timeout: try again a few times.
+    for (let attempt = 1; ; attempt++) {
+      const { groups } = await admin.listGroups();
+      const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+      if (ours.length === 0) return;
+      const failed = await failedGroupDeletes(admin, ours);
+      if (failed.length === 0) return;
+      if (attempt === 5 || failed.some((f) => f.errorCode !== nonEmptyGroup)) {
+        const why = failed.map((f) => `${f.groupId}: ${f.error?.message}`).join('; ');
+        throw new Error(`deleting consumer groups: ${why}`);
+      }
+      await sleep(2000);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Provisions and starts an isolated fleet on the running local stack, so a harness never touches
  * the topics, groups or database of `npm start` or of other runs. A failed start removes what it
@@ -64,7 +117,8 @@ export async function startIsolatedFleet(options: IsolatedFleetOptions): Promise
   const commandsTopic = `${options.label}.${suffix}.reservation.commands.v1`;
   const eventsTopic = `${options.label}.${suffix}.reservation.events.v1`;
   const topics = [commandsTopic, `${commandsTopic}.dlq`, eventsTopic];
-  const settlerGroup = `${options.label}.${suffix}.reservation-settler`;
+  const groupPrefix = `${options.label}.${suffix}.`;
+  const settlerGroup = `${groupPrefix}reservation-settler`;
   const subjects: string[] = [];
   let database: FreshDatabase | undefined;
   let supervisor: ProcessSupervisor | undefined;
@@ -73,6 +127,7 @@ export async function startIsolatedFleet(options: IsolatedFleetOptions): Promise
     await supervisor?.stop();
     await database?.drop();
     await deleteTopics(topics);
+    await deleteGroupsStartingWith(groupPrefix);
     const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
     for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
     registry.close();
@@ -121,6 +176,9 @@ export async function startIsolatedFleet(options: IsolatedFleetOptions): Promise
         };
       }),
     );
+    const settlerMetricsUrls = new Map(
+      settlers.map((s) => [s.name, s.readyUrl.replace(/readyz$/, 'metrics')]),
+    );
     supervisor = new ProcessSupervisor(
       repoRoot,
       [
@@ -141,6 +199,8 @@ export async function startIsolatedFleet(options: IsolatedFleetOptions): Promise
       commandsTopic,
       eventsTopic,
       settlerGroup,
+      groupPrefix,
+      settlerMetricsUrls,
       database,
       supervisor,
       env,

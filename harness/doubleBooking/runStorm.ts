@@ -1,15 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import pg from 'pg';
-import type { ReservationEvent } from '../../schemas/generated/types.ts';
-import { loadReaderTypes } from '../../schemas/readerTypes.ts';
-import { AvroSerde } from '../../workers/runtime/avro/avroSerde.ts';
-import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
-import { loadSchemaRegistryConfig } from '../../workers/runtime/avro/schemaRegistryConfig.ts';
-import { bootstrap } from '../../workers/runtime/testing/kafkaTestKit.ts';
+import { endOffsets } from '../../workers/runtime/testing/kafkaTestKit.ts';
 import { reportTime } from '../bench/benchReport.ts';
 import { ProcessSupervisor } from '../fleet/processSupervisor.ts';
 import { writePng } from '../report/renderPng.ts';
@@ -17,15 +9,26 @@ import { timeSeriesSvg } from '../report/timeSeriesChart.ts';
 import { repoRoot } from '../stack/stackConfig.ts';
 import {
   type ConfirmedBooking,
+  compareCancellations,
+  compareDecisionsWithEvents,
   compareEventsWithDatabase,
-  type Disagreement,
   type EventDecision,
   type FinalStatus,
   findOverlaps,
-  type Overlap,
 } from './bookingChecks.ts';
 import { freePort, type IsolatedFleet, startIsolatedFleet } from './isolatedFleet.ts';
+import {
+  databaseFingerprint,
+  hotVehicles,
+  pendingRequests,
+  readStormDatabase,
+  type StormDatabase,
+  withDatabase,
+} from './stormDatabase.ts';
+import { groupCaughtUp, type PositionedEvent, readEventsUpTo } from './stormEvents.ts';
+import { type KillRecord, type KillTarget, runKiller, sumOfGauge } from './stormKiller.ts';
 import { adminToken, runStormLoad, type StormRequest } from './stormLoad.ts';
+import { type StormOptions, type StormReport, stormFailures } from './stormReport.ts';
 import {
   recordStormTimeline,
   type StormTimeline,
@@ -33,58 +36,7 @@ import {
   stormChart,
 } from './stormTimeline.ts';
 
-/** How big a storm to run. */
-export interface StormOptions {
-  requests: number;
-  concurrency: number;
-  hotVehicles: number;
-  customers: number;
-  settlers: number;
-  /** SIGKILL one settler replica this many times while the load runs (the supervisor restarts it). */
-  kills: number;
-  cancelRatio: number;
-  windowDays: number;
-  partitions: number;
-  /** Where the JSON report goes (undefined: not written). */
-  reportFile?: string;
-  log?: (line: string) => void;
-}
-
-/** What a storm found. `ok` is true only when every check passed. */
-export interface StormReport {
-  ok: boolean;
-  options: Omit<StormOptions, 'log'>;
-  startedAt: string;
-  durationSeconds: number;
-  accepted: number;
-  refused: Record<string, number>;
-  cancellationsAccepted: number;
-  kills: number;
-  settleSeconds: number;
-  decisions: Record<string, number>;
-  /** Answers and decisions sampled every second from the start of the load, and the kills. */
-  timeline: StormTimeline;
-  /** The PNG of the timeline, beside the JSON report (when one is written). */
-  chartFile?: string;
-  checks: {
-    /** Answers 5xx other than 503 (the ingress must never answer 500). */
-    serverErrors: number;
-    overlapsInDatabase: Overlap[];
-    overlapsThroughApi: Overlap[];
-    notTerminal: string[];
-    apiDisagreesWithDatabase: string[];
-    eventsDisagreeWithDatabase: Disagreement[];
-    replayChangedDatabase: boolean;
-    replayDisagreements: Disagreement[];
-    replayNewEventIds: number;
-  };
-}
-
-const eventUnion = {
-  confirmed: 'dev.fleetstream.reservation.ReservationConfirmed',
-  rejected: 'dev.fleetstream.reservation.ReservationRejected',
-  cancelled: 'dev.fleetstream.reservation.ReservationCancelled',
-} as const;
+export type { StormOptions, StormReport } from './stormReport.ts';
 
 /** Rate limits raised: the storm measures settlement correctness, not the limiter (its own tests cover it). */
 const stormLimits: Record<string, string> = {
@@ -92,6 +44,18 @@ const stormLimits: Record<string, string> = {
   RATE_LIMIT_IP_QUOTA: '1000000',
   RESERVATION_QUOTA_PER_CUSTOMER: '1000',
 };
+
+/** What the load phase produced: every request and answer, and the kills that landed in it. */
+interface LoadOutcome {
+  requests: StormRequest[];
+  kills: KillRecord[];
+}
+
+/** Events read once the replay finished, split at the offsets the topic had when it started. */
+interface EventsRead {
+  original: PositionedEvent[];
+  replayed: PositionedEvent[];
+}
 
 /** Runs a double-booking storm on an isolated fleet and checks every invariant of BRIEF §5. */
 export async function runStorm(options: StormOptions): Promise<StormReport> {
@@ -105,124 +69,40 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
     logLevel: process.env.STORM_LOG_LEVEL,
     extraEnv: stormLimits,
   });
+  const url = fleet.database.urls.readonly;
   let timeline: StormTimelineRecorder | undefined;
   let recorded: StormTimeline | undefined;
   try {
-    const vehicles = await hotVehicles(fleet, options.hotVehicles);
+    const vehicles = await hotVehicles(url, options.hotVehicles);
     log(
       `load: ${options.requests} requests, ${options.concurrency} clients, ${vehicles.length} hot vehicles, ${options.settlers} settlers`,
     );
-    let kills = 0;
-    let loadDone = false;
     let answered = 0;
-    timeline = await recordStormTimeline({
-      databaseUrl: fleet.database.urls.readonly,
-      answered: () => answered,
+    timeline = await recordStormTimeline({ databaseUrl: url, answered: () => answered });
+    const recorder = timeline;
+    const load = await loadUnderKills(fleet, options, vehicles, log, recorder, (count) => {
+      answered = count;
     });
-    // Kills are paced by the load's progress, not by the clock: kill k comes once k/(kills+1) of
-    // the requests were answered, so every kill lands mid-load however fast the ingress is (a
-    // 1.5 s timer missed a 400-request run that finished in 1.4 s).
-    const killer = (async () => {
-      while (!loadDone && kills < options.kills) {
-        const due = Math.ceil((options.requests * (kills + 1)) / (options.kills + 1));
-        while (!loadDone && answered < due) await sleep(10);
-        if (loadDone) break;
-        const victim = `settler-${(kills % options.settlers) + 1}`;
-        if (fleet.supervisor.signal(victim, 'SIGKILL')) {
-          kills++;
-          timeline?.markKill(victim);
-          log(`SIGKILL ${victim} (${kills}/${options.kills}) after ${answered} answers`);
-          await fleet.supervisor.waitUntilReady(victim, 60_000);
-        }
-      }
-    })();
-    const requests = await runStormLoad({
-      ingressUrl: fleet.ingressUrl,
-      requests: options.requests,
-      concurrency: options.concurrency,
-      vehicles,
-      customers: options.customers,
-      cancelRatio: options.cancelRatio,
-      windowDays: options.windowDays,
-      env: fleet.env,
-      onProgress: (sent) => log(`sent ${sent}/${options.requests}`),
-      onAnswered: (count) => {
-        answered = count;
-      },
-    });
-    loadDone = true;
-    await killer;
-    const accepted = requests.filter((r) => r.kind === 'reserve' && r.status === 202 && r.reservationId);
+    const accepted = acceptedReservations(load.requests);
     const settleStarted = Date.now();
     log(`load done: ${accepted.length} accepted; waiting for every decision`);
     await waitForDecisions(fleet, accepted.length, log);
     const settleSeconds = (Date.now() - settleStarted) / 1000;
-    recorded = await timeline.stop();
+    recorded = await recorder.stop();
 
-    const database = await readDatabase(fleet);
+    const database = await readStormDatabase(url);
     const api = await readThroughApi(fleet, accepted);
-    const events = await readEvents(fleet.eventsTopic, accepted.length);
-    log(`checks: ${database.statuses.size} requests in the database, ${events.total} events`);
-    const before = await databaseFingerprint(fleet);
-    const replay = await replayIntoFreshGroup(fleet, accepted.length, log);
-    const after = await databaseFingerprint(fleet);
-    const replayEvents = await readEvents(fleet.eventsTopic, events.total + replay.expectedNewEvents);
-
-    const refused: Record<string, number> = {};
-    for (const r of requests.filter((x) => x.kind === 'reserve' && x.status !== 202)) {
-      refused[r.status] = (refused[r.status] ?? 0) + 1;
-    }
-    const decisions: Record<string, number> = {};
-    for (const s of database.statuses.values()) decisions[s] = (decisions[s] ?? 0) + 1;
-    const knownEventIds = new Set(events.ids);
-    const report: StormReport = {
-      ok: false,
-      options: { ...options, log: undefined } as Omit<StormOptions, 'log'>,
-      startedAt: new Date(started).toISOString(),
-      durationSeconds: (Date.now() - started) / 1000,
-      accepted: accepted.length,
-      refused,
-      cancellationsAccepted: requests.filter((r) => r.kind === 'cancel' && r.status === 202).length,
-      kills,
-      settleSeconds,
-      decisions,
-      timeline: recorded,
-      checks: {
-        serverErrors: requests.filter((r) => r.status >= 500 && r.status !== 503).length,
-        overlapsInDatabase: findOverlaps(database.confirmed),
-        overlapsThroughApi: findOverlaps(api.confirmed),
-        notTerminal: accepted
-          .map((r) => r.reservationId!)
-          .filter(
-            (id) => !['confirmed', 'rejected', 'cancelled'].includes(database.statuses.get(id) ?? 'missing'),
-          ),
-        apiDisagreesWithDatabase: [...api.statuses]
-          .filter(([id, s]) => database.statuses.get(id) !== s)
-          .map(([id]) => id),
-        eventsDisagreeWithDatabase: compareEventsWithDatabase(database.statuses, events.byReservation),
-        replayChangedDatabase: before !== after,
-        replayDisagreements: compareEventsWithDatabase(database.statuses, replayEvents.byReservation),
-        replayNewEventIds: replayEvents.ids.filter((id) => !knownEventIds.has(id)).length,
-      },
-    };
-    const c = report.checks;
-    report.ok =
-      c.serverErrors === 0 &&
-      c.overlapsInDatabase.length === 0 &&
-      c.overlapsThroughApi.length === 0 &&
-      c.notTerminal.length === 0 &&
-      c.apiDisagreesWithDatabase.length === 0 &&
-      c.eventsDisagreeWithDatabase.length === 0 &&
-      !c.replayChangedDatabase &&
-      c.replayDisagreements.length === 0 &&
-      c.replayNewEventIds === 0 &&
-      accepted.length > 0;
-    if (options.reportFile) {
-      report.chartFile = options.reportFile.replace(/(\.json)?$/, '.png');
-      fs.mkdirSync(path.dirname(options.reportFile), { recursive: true });
-      fs.writeFileSync(options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
-      writePng(report.chartFile, timeSeriesSvg(stormChart(recorded, chartSubtitle(report))));
-    }
+    const before = await databaseFingerprint(url);
+    const replayFrom = await endOffsets(fleet.eventsTopic);
+    await replayIntoFreshGroup(fleet, log);
+    const after = await databaseFingerprint(url);
+    const events = await readEventsSplitAt(fleet, replayFrom);
+    log(`checks: ${database.statuses.size} requests in the database, ${events.original.length} events`);
+    const report = buildReport({ options, started, settleSeconds, load, database, api, events, recorded });
+    report.checks.replayChangedDatabase = before !== after;
+    report.failures = stormFailures(report);
+    report.ok = report.failures.length === 0;
+    if (options.reportFile) writeReport(options.reportFile, report, recorded);
     return report;
   } finally {
     // After a failure the sampler may still run: stop it (its own error, if any, is secondary).
@@ -230,6 +110,220 @@ export async function runStorm(options: StormOptions): Promise<StormReport> {
       await timeline.stop().catch((e: Error) => log(`timeline sampler: ${e.message}`));
     await fleet.teardown();
   }
+}
+
+/** Runs the load and the killer together; the load keeps going until every kill landed. */
+async function loadUnderKills(
+  fleet: IsolatedFleet,
+  options: StormOptions,
+  vehicles: string[],
+  log: (line: string) => void,
+  timeline: StormTimelineRecorder,
+  onAnswered: (count: number) => void,
+): Promise<LoadOutcome> {
+  let answered = 0;
+  let killerDone = options.kills === 0;
+  let loadEnded = false;
+  const killer = runKiller(killTarget(fleet, log), {
+    kills: options.kills,
+    settlers: options.settlers,
+    requests: options.requests,
+    answered: () => answered,
+    stopped: () => loadEnded,
+    onKill: (kill) => {
+      timeline.markKill(kill.victim);
+      log(
+        `SIGKILL ${kill.victim} after ${kill.answered} answers, ${kill.uncommitted ?? 'unknown'} records uncommitted`,
+      );
+    },
+  }).finally(() => {
+    killerDone = true;
+  });
+  // The killer's failure is rethrown by the await below; until then this keeps it from being unhandled.
+  killer.catch(() => undefined);
+  try {
+    const requests = await runStormLoad({
+      ingressUrl: fleet.ingressUrl,
+      requests: options.requests,
+      concurrency: options.concurrency,
+      vehicles,
+      customers: options.customers,
+      cancelRatio: options.cancelRatio,
+      confirmedCancelRatio: options.confirmedCancelRatio,
+      windowDays: options.windowDays,
+      env: fleet.env,
+      keepLoading: () => !killerDone,
+      onProgress: (sent) => log(`sent ${sent}/${options.requests}`),
+      onAnswered: (count) => {
+        answered = count;
+        onAnswered(count);
+      },
+    });
+    return { requests, kills: await killer };
+  } finally {
+    loadEnded = true;
+  }
+}
+
+/** The fleet's settlers as the killer sees them; each victim's uncommitted records come from its metrics. */
+function killTarget(fleet: IsolatedFleet, log: (line: string) => void): KillTarget {
+  return {
+    signal: (name, signal) => fleet.supervisor.signal(name, signal),
+    waitUntilReady: (name, timeoutMs) => fleet.supervisor.waitUntilReady(name, timeoutMs),
+    uncommitted: async (name) => {
+      const url = fleet.settlerMetricsUrls.get(name)!;
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        return sumOfGauge(await response.text(), 'fleet_consumer_uncommitted_messages');
+      } catch (error) {
+        // Unknown is recorded as null in the report; the kill goes ahead regardless.
+        log(`metrics of ${name} before its kill: ${(error as Error).message}`);
+        return null;
+      }
+    },
+  };
+}
+
+/** Reservations answered 202 with an id: the ones every check follows. */
+function acceptedReservations(requests: readonly StormRequest[]): StormRequest[] {
+  return requests.filter((r) => r.kind === 'reserve' && r.status === 202 && r.reservationId);
+}
+
+/** Reads the whole events topic once the replay finished; what came after `replayFrom` is the replay's. */
+async function readEventsSplitAt(
+  fleet: IsolatedFleet,
+  replayFrom: ReadonlyMap<number, number>,
+): Promise<EventsRead> {
+  const all = await readEventsUpTo(
+    fleet.eventsTopic,
+    await endOffsets(fleet.eventsTopic),
+    `${fleet.groupPrefix}reader`,
+  );
+  const isReplayed = (e: PositionedEvent) => e.offset >= (replayFrom.get(e.partition) ?? 0);
+  return { original: all.filter((e) => !isReplayed(e)), replayed: all.filter(isReplayed) };
+}
+
+/** Events grouped by reservation, for the per-reservation status comparison. */
+function byReservation(events: readonly EventDecision[]): Map<string, EventDecision[]> {
+  const grouped = new Map<string, EventDecision[]>();
+  for (const e of events) grouped.set(e.reservationId, [...(grouped.get(e.reservationId) ?? []), e]);
+  return grouped;
+}
+
+/** Counts by a key. */
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+/** The report, every check filled in; the verdict is added by the caller. */
+function buildReport(input: {
+  options: StormOptions;
+  started: number;
+  settleSeconds: number;
+  load: LoadOutcome;
+  database: StormDatabase;
+  api: ApiReadBack;
+  events: EventsRead;
+  recorded: StormTimeline;
+}): StormReport {
+  const { options, load, database, api, events } = input;
+  const requests = load.requests;
+  const reserves = requests.filter((r) => r.kind === 'reserve');
+  const cancels = requests.filter((r) => r.kind === 'cancel');
+  const accepted = acceptedReservations(requests);
+  const requestedCancels = cancels.filter((r) => r.status === 202 && r.cancellationRequested);
+  const eventsCheck = compareDecisionsWithEvents(database.decisions, events.original);
+  const replayCheck = compareDecisionsWithEvents(database.decisions, events.replayed);
+  const cancelCheck = compareCancellations(
+    requestedCancels.map((r) => r.reservationId!),
+    new Set(cancels.filter((r) => r.status === 503).map((r) => r.reservationId!)),
+    database.cancellations,
+  );
+  const cancellationOutcomes = countBy(database.cancellations, (c) => c.outcome);
+  return {
+    ok: false,
+    failures: [],
+    options: { ...options, log: undefined } as Omit<StormOptions, 'log'>,
+    startedAt: new Date(input.started).toISOString(),
+    durationSeconds: (Date.now() - input.started) / 1000,
+    sent: reserves.length,
+    accepted: accepted.length,
+    refused: countBy(
+      reserves.filter((r) => r.status !== 202),
+      (r) => String(r.status),
+    ),
+    cancellationsAccepted: requestedCancels.length,
+    kills: load.kills.length,
+    settleSeconds: input.settleSeconds,
+    decisions: countBy([...database.statuses.values()], (s) => s),
+    timeline: input.recorded,
+    evidence: {
+      eventsRead: eventsCheck.compared.events,
+      uniqueEventIds: eventsCheck.compared.uniqueEventIds,
+      redeliveries: eventsCheck.compared.events - eventsCheck.compared.uniqueEventIds,
+      replayEventsRead: replayCheck.compared.events,
+      replayUniqueEventIds: replayCheck.compared.uniqueEventIds,
+      cancellationDecisions: {
+        cancelled: cancellationOutcomes.cancelled ?? 0,
+        rejected: cancellationOutcomes.rejected ?? 0,
+      },
+      cancellationsAfterConfirmation: requestedCancels.filter((r) => r.afterConfirmation).length,
+      rejectionReasons: database.rejectionReasons,
+      uncommittedAtKills: load.kills.map((k) => k.uncommitted),
+      withdrawnRequests: database.withdrawnRequests,
+      compared: {
+        overlapsInDatabase: database.confirmed.length,
+        overlapsThroughApi: api.confirmed.length,
+        terminal: accepted.length,
+        apiWithDatabase: api.statuses.size,
+        eventsWithDatabase: {
+          decisions: eventsCheck.compared.decisions,
+          events: eventsCheck.compared.events,
+        },
+        cancellations: cancelCheck.compared,
+        replay: { decisions: replayCheck.compared.decisions, events: replayCheck.compared.events },
+      },
+    },
+    checks: {
+      serverErrors: requests.filter((r) => r.status >= 500 && r.status !== 503).length,
+      acceptedWithoutId: reserves.filter((r) => r.status === 202 && !r.reservationId).length,
+      overlapsInDatabase: findOverlaps(database.confirmed),
+      overlapsThroughApi: findOverlaps(api.confirmed),
+      notTerminal: accepted
+        .map((r) => r.reservationId!)
+        .filter(
+          (id) => !['confirmed', 'rejected', 'cancelled'].includes(database.statuses.get(id) ?? 'missing'),
+        ),
+      apiDisagreesWithDatabase: [...api.statuses]
+        .filter(([id, s]) => database.statuses.get(id) !== s)
+        .map(([id]) => id),
+      eventsDisagreeWithDatabase: compareEventsWithDatabase(
+        database.statuses,
+        byReservation([...events.original, ...events.replayed]),
+      ),
+      eventsMissingFromTopic: eventsCheck.missingFromTopic,
+      eventsDifferFromDatabase: eventsCheck.differing,
+      eventsWithoutRow: eventsCheck.withoutRow,
+      cancellationsWithoutDecision: cancelCheck.withoutDecision,
+      cancellationsDecidedMoreThanOnce: cancelCheck.decidedMoreThanOnce,
+      cancellationDecisionsWithoutRequest: cancelCheck.decidedWithoutRequest,
+      replayChangedDatabase: false,
+      replayNotReemitted: replayCheck.missingFromTopic,
+      replayDiffers: replayCheck.differing,
+      replayNewEventIds: replayCheck.withoutRow.length,
+    },
+  };
+}
+
+/** Writes the JSON report and, beside it, the timeline's PNG. */
+function writeReport(file: string, report: StormReport, recorded: StormTimeline): void {
+  report.chartFile = file.replace(/(\.json)?$/, '.png');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writePng(report.chartFile, timeSeriesSvg(stormChart(recorded, chartSubtitle(report))));
 }
 
 /** The chart's second line: when, how big, and the verdict. */
@@ -241,35 +335,17 @@ function chartSubtitle(report: StormReport): string {
   );
 }
 
-async function hotVehicles(fleet: IsolatedFleet, count: number): Promise<string[]> {
-  const client = new pg.Client({ connectionString: fleet.database.urls.readonly });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: string }>(
-      'SELECT id FROM fleet.vehicles WHERE active ORDER BY id LIMIT $1',
-      [count],
-    );
-    return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
-}
-
+/** Waits until no request is pending and the settler group committed every command. */
 async function waitForDecisions(
   fleet: IsolatedFleet,
   accepted: number,
   log: (line: string) => void,
 ): Promise<void> {
-  const client = new pg.Client({ connectionString: fleet.database.urls.readonly });
-  await client.connect();
-  try {
+  await withDatabase(fleet.database.urls.readonly, async (client) => {
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const { rows } = await client.query<{ pending: string; total: string }>(
-        `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) AS total FROM fleet.reservation_requests`,
-      );
-      const pending = Number(rows[0]!.pending);
-      if (pending === 0 && Number(rows[0]!.total) >= accepted) {
+      const { pending, total } = await pendingRequests(client);
+      if (pending === 0 && total >= accepted) {
         // Cancellations are settled after the reservation they cancel: let the lag reach zero.
         if (await groupCaughtUp(fleet.settlerGroup, fleet.commandsTopic)) return;
       }
@@ -277,58 +353,17 @@ async function waitForDecisions(
       log(`waiting: ${pending} pending`);
       await sleep(1000);
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-async function groupCaughtUp(groupId: string, topic: string): Promise<boolean> {
-  const admin = new KafkaJS.Kafka({
-    kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.ERROR },
-  }).admin();
-  await admin.connect();
-  try {
-    const [committed, ends] = await Promise.all([
-      admin.fetchOffsets({ groupId, topics: [topic] }),
-      admin.fetchTopicOffsets(topic),
-    ]);
-    const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return ends.every((e) => Number(e.high) === 0 || byPartition.get(e.partition) === Number(e.high));
-  } finally {
-    await admin.disconnect();
-  }
+/** Statuses and confirmed bookings as the API shows them to an admin. */
+interface ApiReadBack {
+  statuses: Map<string, FinalStatus>;
+  confirmed: ConfirmedBooking[];
 }
 
-async function readDatabase(
-  fleet: IsolatedFleet,
-): Promise<{ statuses: Map<string, FinalStatus>; confirmed: ConfirmedBooking[] }> {
-  const client = new pg.Client({ connectionString: fleet.database.urls.readonly });
-  await client.connect();
-  try {
-    const requests = await client.query<{ reservation_id: string; status: FinalStatus }>(
-      'SELECT reservation_id, status FROM fleet.reservation_requests',
-    );
-    const confirmed = await client.query<{ id: string; vehicle_id: string; starts: Date; ends: Date }>(
-      `SELECT id, vehicle_id, lower(period) AS starts, upper(period) AS ends FROM fleet.reservations WHERE status = 'confirmed'`,
-    );
-    return {
-      statuses: new Map(requests.rows.map((r) => [r.reservation_id, r.status])),
-      confirmed: confirmed.rows.map((r) => ({
-        reservationId: r.id,
-        vehicleId: r.vehicle_id,
-        startsAt: r.starts.getTime(),
-        endsAt: r.ends.getTime(),
-      })),
-    };
-  } finally {
-    await client.end();
-  }
-}
-
-async function readThroughApi(
-  fleet: IsolatedFleet,
-  accepted: StormRequest[],
-): Promise<{ statuses: Map<string, FinalStatus>; confirmed: ConfirmedBooking[] }> {
+/** Reads every accepted reservation back through `GET /v1/reservations/<id>` as an admin. */
+async function readThroughApi(fleet: IsolatedFleet, accepted: StormRequest[]): Promise<ApiReadBack> {
   const token = await adminToken(fleet.env);
   const statuses = new Map<string, FinalStatus>();
   const confirmed: ConfirmedBooking[] = [];
@@ -340,6 +375,7 @@ async function readThroughApi(
       const response = await fetch(`${fleet.ingressUrl}/v1/reservations/${request.reservationId}`, {
         headers: { authorization: `Bearer ${token}` },
       });
+      if (!response.ok) throw new Error(`reading ${request.reservationId} back: HTTP ${response.status}`);
       const body = (await response.json()) as {
         status: FinalStatus;
         vehicleId: string;
@@ -361,81 +397,12 @@ async function readThroughApi(
   return { statuses, confirmed };
 }
 
-async function readEvents(
-  topic: string,
-  atLeast: number,
-): Promise<{ byReservation: Map<string, EventDecision[]>; ids: string[]; total: number }> {
-  const registry = new SchemaRegistryClient(loadSchemaRegistryConfig());
-  const serde = new AvroSerde({ source: registry, readerTypes: loadReaderTypes() });
-  const consumer = new KafkaJS.Kafka({
-    kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.ERROR },
-  }).consumer({
-    kafkaJS: { groupId: `storm.reader.${randomBytes(4).toString('hex')}`, fromBeginning: true },
-  });
-  const byReservation = new Map<string, EventDecision[]>();
-  const ids: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic] });
-  let lastAt = Date.now();
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      // Done when at least `atLeast` arrived and nothing new came for 3 s (replays add duplicates).
-      if ((ids.length >= atLeast && Date.now() - lastAt > 3000) || Date.now() - lastAt > 30_000) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 250);
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        lastAt = Date.now();
-        const event = (await serde.decode(message.value!)) as ReservationEvent;
-        const payload = event.payload as Record<string, { reservationId: string; rejectedRequest?: string }>;
-        const [union, body] = Object.entries(payload)[0]!;
-        const kind = (Object.entries(eventUnion).find(([, name]) => name === union)?.[0] ??
-          'rejected') as EventDecision['kind'];
-        const decision: EventDecision = {
-          eventId: event.eventId,
-          reservationId: body.reservationId,
-          kind,
-          ...(body.rejectedRequest === 'cancellation' ? { rejectedRequest: 'cancellation' as const } : {}),
-        };
-        ids.push(event.eventId);
-        byReservation.set(body.reservationId, [...(byReservation.get(body.reservationId) ?? []), decision]);
-      },
-    });
-  });
-  await consumer.disconnect();
-  registry.close();
-  return { byReservation, ids, total: ids.length };
-}
-
-async function databaseFingerprint(fleet: IsolatedFleet): Promise<string> {
-  const client = new pg.Client({ connectionString: fleet.database.urls.readonly });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ digest: string }>(
-      `SELECT md5(string_agg(row_text, '|' ORDER BY row_text)) AS digest FROM (
-         SELECT concat_ws(',', reservation_id, status, decision_reason, decided_at) AS row_text FROM fleet.reservation_requests
-         UNION ALL
-         SELECT concat_ws(',', id, vehicle_id, period, status) FROM fleet.reservations
-       ) t`,
-    );
-    return rows[0]!.digest;
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * Runs one more settler in a fresh consumer group over the whole command topic: every command
- * is a replay, so the database must not change and every event it emits must repeat a known
- * event id with the same decision.
+ * is a replay, so the database must not change, and every decision must be emitted again under
+ * its own event id (the caller reads what it emitted and compares).
  */
-async function replayIntoFreshGroup(
-  fleet: IsolatedFleet,
-  accepted: number,
-  log: (line: string) => void,
-): Promise<{ expectedNewEvents: number }> {
+async function replayIntoFreshGroup(fleet: IsolatedFleet, log: (line: string) => void): Promise<void> {
   const group = `${fleet.settlerGroup}.replay`;
   const port = await freePort();
   const supervisor = new ProcessSupervisor(
@@ -465,5 +432,4 @@ async function replayIntoFreshGroup(
   } finally {
     await supervisor.stop();
   }
-  return { expectedNewEvents: accepted };
 }
