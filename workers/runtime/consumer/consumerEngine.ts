@@ -552,6 +552,14 @@ export class ConsumerEngine<V = unknown> {
           ? this.deps.instrument(message, () => this.worker.handler(message, context))
           : this.worker.handler(message, context));
       } catch (error) {
+        const dependency = this.breakerOpenedBy(error);
+        if (dependency !== undefined) {
+          throw new DependencyUnavailableError(
+            dependency,
+            `${dependency} circuit breaker is open after this call failed: ${describeError(error).message}`,
+            { cause: error },
+          );
+        }
         this.countFailure(topic, error);
         throw error;
       }
@@ -597,6 +605,17 @@ export class ConsumerEngine<V = unknown> {
     ).catch((error: unknown) => {
       throw unwrapUnexpected(error);
     });
+  }
+
+  /**
+   * The dependency whose breaker is open right after a retriable failure: the failure was the
+   * dependency's (the call that opened it, or a half-open probe that reopened it), so the message
+   * is kept and paused like any refused call — never charged an attempt, never dead-lettered
+   * because its dependency stayed down through several probes.
+   */
+  private breakerOpenedBy(error: unknown): string | undefined {
+    if (dispositionOf(error) !== 'retry') return undefined;
+    return this.worker.dependsOn?.find((name) => this.deps.breakers?.anyOpen([name]));
   }
 
   // One count per failed decode or handler attempt, labelled by what was thrown. A dependency being

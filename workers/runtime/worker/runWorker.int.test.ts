@@ -96,6 +96,44 @@ function moduleFor(
   };
 }
 
+/** A worker whose handler calls a downstream behind the `downstream` breaker; down until `recover()`. */
+function flakyDownstream(topic: string, resetTimeoutMs: number) {
+  let up = false;
+  let calls = 0;
+  const delivered: string[] = [];
+  const module: WorkerModule<Probe> = {
+    ...moduleFor(`breaker-${resetTimeoutMs}`, topic, async () => undefined),
+    dependsOn: ['downstream'],
+    createHandler: async ({ breakers, registry: metricsRegistry }) => {
+      const breaker = breakers.add(
+        createCircuitBreaker(
+          'downstream',
+          async (_signal: AbortSignal, id: string) => {
+            calls++;
+            if (!up) throw new Error('503 from provider');
+            delivered.push(id);
+          },
+          {
+            volumeThreshold: 3,
+            errorThresholdPercentage: 50,
+            resetTimeoutMs,
+            timeoutMs: 1000,
+            registry: metricsRegistry,
+          },
+        ),
+      );
+      return {
+        handler: async (m: ConsumedMessage<Probe>) =>
+          void (await breaker.fire(`${m.value.key}:${m.value.seq}`)),
+      };
+    },
+  };
+  const recover = () => {
+    up = true;
+  };
+  return { module, delivered, calls: () => calls, recover };
+}
+
 /** `count` records that are not Avro, spread over `partitions`: every one is dead-lettered. */
 function producePoison(topic: string, count: number, partitions: number): Promise<void> {
   return produceRecords(
@@ -309,56 +347,43 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
 
   it('an open breaker pauses consumption without DLQ writes and resumes after recovery', async () => {
     const topic = await avroTopic('rt-breaker', 2);
-    let downstreamUp = false;
-    let calls = 0;
-    const delivered: string[] = [];
-    const module: WorkerModule<Probe> = {
-      ...moduleFor('breaker-test', topic, async () => undefined),
-      dependsOn: ['downstream'],
-      createHandler: async ({ breakers, registry: metricsRegistry }) => {
-        const breaker = breakers.add(
-          createCircuitBreaker(
-            'downstream',
-            async (_signal: AbortSignal, id: string) => {
-              calls++;
-              if (!downstreamUp) throw new Error('503 from provider');
-              delivered.push(id);
-            },
-            {
-              volumeThreshold: 3,
-              errorThresholdPercentage: 50,
-              resetTimeoutMs: 1500,
-              timeoutMs: 1000,
-              registry: metricsRegistry,
-            },
-          ),
-        );
-        return {
-          handler: async (m: ConsumedMessage<Probe>) =>
-            void (await breaker.fire(`${m.value.key}:${m.value.seq}`)),
-        };
-      },
-    };
+    const downstream = flakyDownstream(topic, 1500);
     await produceProbes(
       topic,
       Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, seq: Math.floor(i / 5) })),
     );
-    const worker = await start(module, { CONSUMER_MAX_ATTEMPTS: '2', DLQ_MIN_MESSAGES: '1' });
+    const worker = await start(downstream.module, { CONSUMER_MAX_ATTEMPTS: '2', DLQ_MIN_MESSAGES: '1' });
     await waitUntil(
       () => worker.engine.snapshot().some((p) => p.pausedFor.includes('breaker')),
       30_000,
       'the breaker to pause',
     );
-    const callsWhileOpen = calls;
+    const callsWhileOpen = downstream.calls();
     await sleep(1000);
-    expect(calls - callsWhileOpen).toBeLessThanOrEqual(1);
-    downstreamUp = true;
-    await waitUntil(() => new Set(delivered).size >= 30, 40_000, 'every message after recovery');
+    expect(downstream.calls() - callsWhileOpen).toBeLessThanOrEqual(1);
+    downstream.recover();
+    await waitUntil(() => new Set(downstream.delivered).size >= 30, 40_000, 'every message after recovery');
     const dlq = await readAll(`${topic}.dlq`, 1, 2000);
     expect(dlq).toHaveLength(0);
     expect(await metric(worker as RunningWorker<unknown>, 'fleet_breaker_state')).toMatch(
       /breaker="downstream"[^\n]* 0$/m,
     );
+  });
+
+  it('dead-letters nothing while the downstream stays down through many failed half-open probes', async () => {
+    const topic = await avroTopic('rt-breaker-probes', 2);
+    const downstream = flakyDownstream(topic, 200);
+    await produceProbes(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i % 5}`, seq: Math.floor(i / 5) })),
+    );
+    // Three attempts: each failed probe used to count as one, so the third probe dead-lettered.
+    await start(downstream.module, { CONSUMER_MAX_ATTEMPTS: '3', DLQ_MIN_MESSAGES: '1' });
+    await waitUntil(() => downstream.calls() >= 20, 30_000, 'twenty failed calls, most of them probes');
+    expect(await readAll(`${topic}.dlq`, 1, 1000)).toHaveLength(0);
+    downstream.recover();
+    await waitUntil(() => new Set(downstream.delivered).size >= 10, 40_000, 'every message after recovery');
+    expect(await readAll(`${topic}.dlq`, 1, 1000)).toHaveLength(0);
   });
 
   it('is no longer live once its producer failed fatally: every send, dead letters included, would fail', async () => {
