@@ -81,4 +81,30 @@ describe('ops group reset-offsets (real broker)', () => {
     const committed = await committedOffsets(group, topic);
     expect([committed.get(0), committed.get(1)]).toEqual([3, 3]);
   });
+
+  it('refuses a group with no offsets on the topic (a typo would create a new group), unless --create', async () => {
+    const typo = `${group}-typo`;
+    const args = [
+      'group',
+      'reset-offsets',
+      '--group',
+      typo,
+      '--topic',
+      topic,
+      '--to-datetime',
+      new Date(0).toISOString(),
+    ];
+    const refused = await ops(...args, '--execute');
+    expect(refused.code, refused.err.join('\n')).toBe(3);
+    expect(refused.err.join('\n')).toMatch(/has no committed offset on .*mistyped/);
+    expect((await committedOffsets(typo, topic)).size).toBe(0);
+    try {
+      const created = await ops(...args, '--execute', '--create');
+      expect(created.code, created.err.join('\n')).toBe(0);
+      const committed = await committedOffsets(typo, topic);
+      expect([committed.get(0), committed.get(1)]).toEqual([0, 0]);
+    } finally {
+      await deleteGroups(bootstrap, [typo]).catch(() => undefined);
+    }
+  });
 });

@@ -16,7 +16,7 @@ import {
 } from '../cliSupport.ts';
 import { loadOpsConfig } from '../opsConfig.ts';
 
-export const groupUsage = `usage: ops group reset-offsets --group G --topic T --to-datetime ISO [--dry-run | --execute]
+export const groupUsage = `usage: ops group reset-offsets --group G --topic T --to-datetime ISO [--dry-run | --execute] [--create]
 
   Moves the committed offsets of group G on every partition of topic T to the first record
   written at or after ISO (the log end where there is none), e.g. to re-consume since an
@@ -26,10 +26,15 @@ export const groupUsage = `usage: ops group reset-offsets --group G --topic T --
   does not join it — which the broker accepts only while the group has no members.
 
   Refused while G has active members: their next commit would overwrite the reset. Stop the
-  group's workers first (scale to 0 or SIGTERM them), reset, then start them again.
+  group's workers first (scale to 0 or SIGTERM them; with KEDA, pause the ScaledObject, see
+  runbooks/kafka-lag-mitigation.md), reset, then start them again.
+
+  Refused too when G has no committed offset on T (a mistyped group, or one that does not
+  consume T): committing would create a new group and leave the real one untouched. --create
+  commits anyway, for a group that is meant to start at ISO.
 
 exit status: 0 planned (dry run) or committed; 1 failed (Kafka unreachable, no such topic, the
-commit failed); 2 bad arguments; 3 refused (the group has active members).`;
+commit failed); 2 bad arguments; 3 refused (the group has active members, or no offsets on T).`;
 
 /** `ops group …`. */
 export async function runGroupCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -44,6 +49,7 @@ export async function runGroupCommand(argv: readonly string[], io: CliIo): Promi
     'to-datetime': { type: 'string' },
     'dry-run': { type: 'boolean' },
     execute: { type: 'boolean' },
+    create: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (!values.group || !values.topic || !values['to-datetime']) {
@@ -57,6 +63,12 @@ export async function runGroupCommand(argv: readonly string[], io: CliIo): Promi
     const request = { admin, group: values.group, topic: values.topic, timeoutMs: config.adminTimeoutMs };
     await refuseActiveGroup(request);
     const plan = await planReset(request, to);
+    if (!values.create && plan.every((p) => p.current === undefined)) {
+      throw new RefusedError(
+        `group ${values.group} has no committed offset on ${values.topic}: a mistyped group, or one that does not consume it? Committing would create a new group and leave the real one untouched (check with: ops lag --group ${values.group}); add --create if that is what you want`,
+        false,
+      );
+    }
     io.out(
       `reset ${values.group} on ${values.topic} to ${new Date(to).toISOString()}${values.execute ? '' : ' (dry run: nothing committed; add --execute)'}`,
     );

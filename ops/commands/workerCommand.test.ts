@@ -3,9 +3,15 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runOpsCli } from '../cli.ts';
 import type { CliIo } from '../cliSupport.ts';
-import { catchesSignal } from './workerCommand.ts';
+import { catchesSignal, parseWorkerPid } from './workerCommand.ts';
 
 describe('catchesSignal', () => {
+  it('takes PID 1 (a worker in a container), never 0 or a negative (process groups to kill)', () => {
+    expect(parseWorkerPid('1')).toBe(1);
+    expect(parseWorkerPid('4242')).toBe(4242);
+    for (const bad of ['0', '-1', 'x']) expect(() => parseWorkerPid(bad)).toThrow(/pid/);
+  });
+
   it('reads the SigCgt mask of /proc/<pid>/status', () => {
     // Bit 11 (SIGUSR2 = 12) set; bit 9 (SIGUSR1 = 10) clear.
     const status = 'Name:\tnode\nSigBlk:\t0000000000000000\nSigCgt:\t0000000000000800\n';

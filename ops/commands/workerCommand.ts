@@ -19,6 +19,8 @@ export const workerUsage = `usage: ops worker resume-dlq --pid P [--force]
 
   SIGUSR2 terminates a process that does not handle it, so on Linux the command first checks
   /proc/P/status that P catches SIGUSR2 and refuses otherwise; --force skips that check.
+  In a container the worker is PID 1: kubectl exec <pod> -- node_modules/.bin/node ops/cli.ts
+  worker resume-dlq --pid 1 (each replica: blocks are per process).
 
 exit status: 0 signal sent; 1 no such process or not permitted; 2 bad arguments; 3 refused (P
 does not handle SIGUSR2, or it cannot be checked without --force).`;
@@ -33,6 +35,14 @@ export function catchesSignal(statusText: string, signal: number): boolean | und
   return ((BigInt(`0x${match[1]}`) >> BigInt(signal - 1)) & 1n) === 1n;
 }
 
+/**
+ * The --pid argument. 1 is allowed: a worker in a container runs as PID 1 (deploy/), and the
+ * SigCgt check guards any other PID 1. 0 and negatives are not processes but groups to kill(2).
+ */
+export function parseWorkerPid(text: string): number {
+  return parseInteger('pid', text, 1, 4_194_304);
+}
+
 /** `ops worker …`. */
 export async function runWorkerCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -42,7 +52,7 @@ export async function runWorkerCommand(argv: readonly string[], io: CliIo): Prom
   const { values, positionals } = parseCommand(rest, { pid: { type: 'string' }, force: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.pid === undefined) throw new UsageError('resume-dlq needs --pid P');
-  const pid = parseInteger('pid', values.pid, 2, 4_194_304);
+  const pid = parseWorkerPid(values.pid);
   const signal = constants.signals.SIGUSR2;
   if (!values.force) {
     let status: string;
