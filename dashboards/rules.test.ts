@@ -95,6 +95,7 @@ describe('alert rules', () => {
         'FleetDeadLettersFlood',
         'FleetDlqCapReached',
         'FleetDlqRateCapFallback',
+        'FleetDlqWriteFailing',
         'FleetEndToEndLatencySLO',
         'FleetEventLoopLagHigh',
         'FleetIngressAvailabilityFastBurn',

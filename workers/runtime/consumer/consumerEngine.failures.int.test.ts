@@ -1,5 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { RdKafka } from '@confluentinc/kafka-javascript';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadStackEndpoints } from '../config/stackEndpoints.ts';
 import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
+import { KafkaClientError } from '../kafka/librdkafkaErrors.ts';
+import { DeadLetterCaps } from '../resilience/deadLetterCaps.ts';
+import { metricValue } from '../resilience/testSupport.ts';
 import {
   bootstrap,
   committedOffsets,
@@ -7,6 +14,7 @@ import {
   deleteTopics,
   produceRecords,
   uniqueName,
+  waitUntil,
 } from '../testing/kafkaTestKit.ts';
 import type { DeadLetterGate, DeadLetterInput } from './consumerEngine.ts';
 import { silentObserver } from './engineObserver.ts';
@@ -145,6 +153,9 @@ describe('ConsumerEngine failures (real broker)', () => {
       onResumed: () => {},
       degradedReason: () => undefined,
       releasePartition: () => {},
+      deadLetterWriteFailed: () => {},
+      deadLetterWritten: () => {},
+      isBlocked: () => false,
     };
     const groupId = uniqueName('gate-rejects-group');
     const e = testEngine(
@@ -176,5 +187,78 @@ describe('ConsumerEngine failures (real broker)', () => {
     expect(events.indexOf('dead-lettered bad')).toBeLessThan(events.indexOf('handled after'));
     expect(events).toContain('handled other');
     expect((await committedOffsets(groupId, topic)).get(0)).toBe(3);
+  });
+
+  it('a failed DLQ write retries only the write under its one admission: no handler re-run, no cap trip, paused until written, committed only after', async () => {
+    const topic = await topicWith('engine-dlq-write-fails', [
+      { key: 'k', value: 'bad' },
+      { key: 'k', value: 'after' },
+      { key: 'other', value: 'other' },
+    ]);
+    const registry = new Registry();
+    // One dead letter in a row is allowed: a second admission of the same message would trip the cap.
+    const caps = new DeadLetterCaps(
+      { worker: 'dlq-write-fails', maxConsecutive: 1, limiterIdPrefix: `fleet-test:${randomUUID()}:` },
+      { registry, redisUrl: loadStackEndpoints().redisUrl },
+    );
+    await caps.start();
+    const handled: string[] = [];
+    const errors: string[] = [];
+    const pausedWhileRetrying: string[][] = [];
+    let publishCalls = 0;
+    const groupId = uniqueName('dlq-write-fails-group');
+    const e = testEngine(
+      {
+        name: 'dlq-write-fails',
+        groupId,
+        topic,
+        handler: async (message) => {
+          handled.push(String(message.value));
+          if (String(message.value) === 'bad') throw new PermanentError('never valid');
+        },
+      },
+      { retryMinMs: 20, retryMaxMs: 200 },
+      {
+        bootstrapServers: bootstrap,
+        dlqGate: caps,
+        deadLetters: {
+          publish: async () => {
+            publishCalls++;
+            if (publishCalls > 1) pausedWhileRetrying.push(e.snapshot()[0]?.pausedFor ?? []);
+            if (publishCalls <= 3) {
+              throw new KafkaClientError('DLQ broker unreachable', {
+                code: RdKafka.CODES.ERRORS.ERR__TRANSPORT,
+                retriable: true,
+              });
+            }
+          },
+        },
+        logger: recordingLogger(errors),
+      },
+    );
+    try {
+      await e.start();
+      await until(() => handled.includes('after'), 30_000, 'the key moved past its dead letter');
+      await waitUntil(async () => (await committedOffsets(groupId, topic)).get(0) === 3, 10_000, 'committed');
+      expect(publishCalls).toBe(4);
+      expect(handled.filter((value) => value === 'bad')).toHaveLength(1);
+      expect(caps.blocks()).toEqual([]);
+      expect(
+        await metricValue(registry, 'fleet_dlq_cap_trips_total', { cap: 'consecutive' }),
+      ).toBeUndefined();
+      expect(await metricValue(registry, 'fleet_dlq_write_failures_total', { code: 'ERR__TRANSPORT' })).toBe(
+        3,
+      );
+      expect(await metricValue(registry, 'fleet_dlq_write_failing_partitions', {})).toBe(0);
+      expect(errors.filter((m) => m.startsWith('dead-letter write failed'))).toHaveLength(3);
+      // Paused on the message while only its write was retried; consuming again once it was written.
+      expect(pausedWhileRetrying.every((reasons) => reasons.includes('dlq_cap'))).toBe(true);
+      expect(e.snapshot()[0]!.pausedFor).toEqual([]);
+      expect(handled.indexOf('after')).toBeGreaterThan(handled.indexOf('bad'));
+    } finally {
+      await e.drain(5000);
+      await e.stop();
+      await caps.stop();
+    }
   });
 });

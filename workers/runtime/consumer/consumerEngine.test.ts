@@ -184,6 +184,9 @@ function gateAnswering(answer: () => Promise<{ admitted: true } | { admitted: fa
     onResumed: () => {},
     degradedReason: () => undefined,
     releasePartition: () => {},
+    deadLetterWriteFailed: () => {},
+    deadLetterWritten: () => {},
+    isBlocked: () => false,
   };
   return { gate, dlqGate };
 }
@@ -221,6 +224,53 @@ describe('ConsumerEngine races (fake client)', () => {
 
     expect(deadLettered).toEqual([0]);
     expect(handled).toEqual([1, 2, 3]);
+    expect(engine.snapshot()[0]!.pausedFor).toEqual([]);
+  });
+
+  it('a revoke releases a message paused on its failing DLQ write: the next assignment handles it again, unpaused, and writes it once', async () => {
+    const { gate, dlqGate } = gateAnswering(async () => ({ admitted: true }));
+    const released: number[] = [];
+    dlqGate.releasePartition = (_topic, partition) => void released.push(partition);
+    let dlqDown = true;
+    let publishCalls = 0;
+    const deadLettered: number[] = [];
+    const handled: string[] = [];
+    const engine = engineOnFake(
+      async (message) => {
+        handled.push(String(message.value));
+        if (String(message.value) === 'poison') throw new PermanentError('never valid');
+      },
+      { retryMinMs: 20, retryMaxMs: 100 },
+      {
+        dlqGate,
+        deadLetters: {
+          publish: async (input) => {
+            publishCalls++;
+            if (dlqDown)
+              throw Object.assign(new Error('DLQ down'), { code: 'ERR__TRANSPORT', retriable: true });
+            deadLettered.push(input.offset);
+          },
+        },
+      },
+    );
+    await engine.start();
+    client().produce(0, records('p', ['poison']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => publishCalls >= 3, 5000, 'the DLQ write to fail and be retried');
+    expect(handled).toEqual(['poison']); // only the write was retried
+    expect(gate.calls).toBe(1);
+    expect(engine.snapshot()[0]!.pausedFor).toContain('dlq_cap');
+    client().rebalance(REVOKE, 0);
+    await until(() => engine.snapshot().length === 0 && engine.inFlight === 0, 5000, 'the revoke');
+    expect(released).toEqual([0]);
+    dlqDown = false;
+    client().produce(0, records('k', ['a']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => engine.snapshot()[0]?.committable === 2, 5000, 'the watermark to pass everything');
+
+    expect(handled).toEqual(['poison', 'poison', 'a']);
+    expect(gate.calls).toBe(2);
+    expect(deadLettered).toEqual([0]);
     expect(engine.snapshot()[0]!.pausedFor).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import {
   ProcessingError,
   RetriableError,
 } from '../errors/processingErrors.ts';
+import type { DeadLetterWriteFailure } from '../resilience/deadLetterCaps.ts';
 import type { FailedMessage } from '../resilience/deadLetterRecord.ts';
 import type { ConsumedMessage, MessageHandler, ValueDecoder } from './consumedMessage.ts';
 import type { ConsumerOptions } from './consumerOptions.ts';
@@ -60,6 +61,17 @@ export interface DeadLetterGate {
     partition: number,
   ): Promise<{ admitted: true } | { admitted: false; reason: string }>;
   recordSuccess(topic: string, partition: number): void;
+  /** An admitted dead letter's write failed; the admission stands (only the write is retried). */
+  deadLetterWriteFailed(
+    topic: string,
+    partition: number,
+    offset: number,
+    failure: DeadLetterWriteFailure,
+  ): void;
+  /** An admitted dead letter was acknowledged by the broker. */
+  deadLetterWritten(topic: string, partition: number, offset: number): void;
+  /** Whether a tripped cap holds the partition (its own, or the worker-wide rate block). */
+  isBlocked(topic: string, partition: number): boolean;
   /** Registers a listener for "dead-lettering may resume" (all partitions, or one). */
   onResumed(listener: (topic?: string, partition?: number) => void): void;
   degradedReason(): string | undefined;
@@ -113,6 +125,15 @@ interface Envelope extends Schedulable {
   laneRef: unknown;
   /** Started by the scheduler and not yet completed or requeued: it still holds a slot and its lane. */
   holdsSlot: boolean;
+  /** Set once the DLQ caps admitted its dead letter: from then on only the write runs, never the handler. */
+  deadLetter?: PendingDeadLetter;
+}
+
+/** An admitted dead letter not yet acknowledged by the broker. */
+interface PendingDeadLetter {
+  readonly error: unknown;
+  readonly description: { errorClass: string; code: string; message: string };
+  failedWrites: number;
 }
 
 interface PartitionState {
@@ -132,6 +153,8 @@ interface PartitionState {
   readonly timers: Set<NodeJS.Timeout>;
   /** Aborted on revoke: wakes messages of this assignment that wait to run again (retryLater). */
   readonly revoked: AbortController;
+  /** Offsets whose admitted dead letter failed to be written: the partition stays paused until none is left. */
+  readonly failingDeadLetterWrites: Set<number>;
 }
 
 /**
@@ -455,6 +478,8 @@ export class ConsumerEngine<V = unknown> {
     envelope.startedAt = started;
     this.running.add(envelope);
     try {
+      // An admitted dead letter whose write failed: only the write runs again, never the handler.
+      if (envelope.deadLetter) return await this.writeDeadLetter(envelope, state, started);
       const result = await this.attempt(envelope, state, started);
       if (result.failed) {
         await this.onFailure(envelope, state, result.error, started);
@@ -657,20 +682,47 @@ export class ConsumerEngine<V = unknown> {
     // holding the partition now would outlive the revoke and block its next assignment for ever.
     if (!this.owns(state, envelope)) return this.giveUp(envelope);
     if (!verdict.admitted) return this.keepForDeadLetterCap(envelope, state, description, verdict.reason);
-    if (!(await this.publishDeadLetter(envelope, error))) return this.retryLater(envelope);
+    // Admitted once: a failed write keeps the admission and retries only the write.
+    envelope.deadLetter = { error, description, failedWrites: 0 };
+    return this.writeDeadLetter(envelope, state, started);
+  }
+
+  private async writeDeadLetter(envelope: Envelope, state: PartitionState, started: number): Promise<void> {
+    const pending = envelope.deadLetter!;
+    const record = envelope.record;
+    const failure = await this.publishDeadLetter(envelope, pending.error);
+    if (failure) {
+      pending.failedWrites++;
+      // A revoke meanwhile: the next owner handles the message again. Checked before reporting the
+      // failure, which the caps would otherwise keep for a partition they already released.
+      if (!this.owns(state, envelope)) {
+        this.logDeadLetterWriteFailure(
+          envelope,
+          pending,
+          failure,
+          'partition revoked: left to its next owner',
+        );
+        return this.giveUp(envelope);
+      }
+      this.deps.dlqGate?.deadLetterWriteFailed(record.topic, record.partition, record.offset, failure);
+      return this.keepForDeadLetterWrite(envelope, state, pending, failure);
+    }
     // Published: the offset is done even if a revoke came meanwhile (finish() ignores a stale epoch).
     // Finished before anything that could throw, so a published dead letter is never published again.
+    envelope.deadLetter = undefined;
     this.finish(envelope, state, 'dead_lettered', started);
-    this.observer.deadLettered(record.topic, description.code);
+    if (pending.failedWrites > 0) this.afterFailedDeadLetterWritten(envelope, state);
+    this.observer.deadLettered(record.topic, pending.description.code);
     this.logger.warn(
       {
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
         correlationId: correlationIdOf(envelope),
-        errorClass: description.errorClass,
-        error: description.message,
+        errorClass: pending.description.errorClass,
+        error: pending.description.message,
         attempts: envelope.attempts,
+        failedWrites: pending.failedWrites,
       },
       'message dead-lettered',
     );
@@ -712,15 +764,8 @@ export class ConsumerEngine<V = unknown> {
     description: { errorClass: string },
     reason: string,
   ): void {
-    const record = envelope.record;
     this.logger.error(
-      {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        reason,
-        errorClass: description.errorClass,
-      },
+      { ...positionOf(envelope.record), reason, errorClass: description.errorClass },
       'DLQ cap reached: partition paused, message kept',
     );
     this.scheduler.hold(state.id);
@@ -728,8 +773,11 @@ export class ConsumerEngine<V = unknown> {
     this.requeue(envelope);
   }
 
-  // Resolves false when the DLQ itself is unavailable (logged): the message must then be kept.
-  private async publishDeadLetter(envelope: Envelope, error: unknown): Promise<boolean> {
+  // Resolves to why the write failed (the message must then be kept), or undefined once acknowledged.
+  private async publishDeadLetter(
+    envelope: Envelope,
+    error: unknown,
+  ): Promise<DeadLetterWriteFailure | undefined> {
     const record = envelope.record;
     try {
       await this.deps.deadLetters.publish({
@@ -746,19 +794,85 @@ export class ConsumerEngine<V = unknown> {
         groupId: this.worker.groupId,
         worker: this.worker.name,
       });
-      return true;
+      return undefined;
     } catch (publishError) {
-      this.logger.error(
-        {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          err: (publishError as Error).message,
-        },
-        'dead-letter publish failed: message kept and retried',
-      );
-      return false;
+      return deadLetterWriteFailure(publishError);
     }
+  }
+
+  /**
+   * The admitted dead letter was not acknowledged: the partition pauses on the message (no handler
+   * re-run, no new admission, nothing committed past it) and only the write is tried again after a
+   * backoff. A record the DLQ can never take as it is (too large, no DLQ topic) is tried every
+   * CONSUMER_RETRY_MAX_MS, so an operator's fix (a larger max.message.bytes) lets it through.
+   */
+  private keepForDeadLetterWrite(
+    envelope: Envelope,
+    state: PartitionState,
+    pending: PendingDeadLetter,
+    failure: DeadLetterWriteFailure,
+  ): void {
+    const delayMs = failure.retriable ? this.backoff(pending.failedWrites) : this.options.retryMaxMs;
+    this.logDeadLetterWriteFailure(
+      envelope,
+      pending,
+      failure,
+      failure.retriable
+        ? 'partition paused on the message; only the write is retried'
+        : 'the DLQ refuses this record and will until an operator acts: partition paused on it, the write is retried',
+      delayMs,
+    );
+    state.failingDeadLetterWrites.add(envelope.record.offset);
+    this.scheduler.hold(state.id);
+    this.requeue(envelope);
+    // Scheduled before setPaused, whose observer call must not be able to skip it.
+    this.schedulePartitionTimer(state, delayMs, () => this.retryDeadLetterWrite(state, delayMs));
+    this.setPaused(state, 'dlq_cap', true);
+  }
+
+  private logDeadLetterWriteFailure(
+    envelope: Envelope,
+    pending: PendingDeadLetter,
+    failure: DeadLetterWriteFailure,
+    outcome: string,
+    retryInMs?: number,
+  ): void {
+    this.logger.error(
+      {
+        ...positionOf(envelope.record),
+        code: failure.code,
+        retriable: failure.retriable,
+        err: failure.message,
+        failedWrites: pending.failedWrites,
+        retryInMs,
+      },
+      `dead-letter write failed: ${outcome}`,
+    );
+  }
+
+  // Lets the message waiting for its dead-letter write run again, unless something else holds the
+  // partition now (a tripped cap, an open breaker): then look again after the same delay, so no
+  // hold is left waiting on a release nobody will send.
+  private retryDeadLetterWrite(state: PartitionState, delayMs: number): void {
+    if (this.lifecycle !== 'running') return;
+    const capBlocked = this.deps.dlqGate?.isBlocked(state.topic, state.partition) ?? false;
+    if (capBlocked || state.pausedFor.has('breaker')) {
+      this.schedulePartitionTimer(state, delayMs, () => this.retryDeadLetterWrite(state, delayMs));
+      return;
+    }
+    this.scheduler.release(state.id);
+    this.scheduler.pump();
+  }
+
+  // A dead letter whose write had failed is stored: once no other write of the partition is failing
+  // and no cap holds it, the partition consumes again.
+  private afterFailedDeadLetterWritten(envelope: Envelope, state: PartitionState): void {
+    const { topic, partition, offset } = envelope.record;
+    this.deps.dlqGate?.deadLetterWritten(topic, partition, offset);
+    if (this.partitions.get(state.id) !== state || state.epoch !== envelope.epoch) return;
+    state.failingDeadLetterWrites.delete(offset);
+    if (state.failingDeadLetterWrites.size > 0 || this.deps.dlqGate?.isBlocked(topic, partition)) return;
+    this.setPaused(state, 'dlq_cap', false);
   }
 
   // Keeps the message at the head of its lane, its key blocked while other keys flow, and runs it
@@ -923,6 +1037,8 @@ export class ConsumerEngine<V = unknown> {
       if (topic !== undefined && state.topic !== topic) continue;
       if (partition !== undefined && state.partition !== partition) continue;
       if (!state.pausedFor.has('dlq_cap')) continue;
+      // Paused on a dead letter whose write fails: its retry timer releases it, the write's success resumes it.
+      if (state.failingDeadLetterWrites.size > 0) continue;
       this.setPaused(state, 'dlq_cap', false);
       if (!state.pausedFor.has('breaker') && this.lifecycle === 'running') this.scheduler.release(state.id);
     }
@@ -955,6 +1071,7 @@ export class ConsumerEngine<V = unknown> {
           dependencyFailures: 0,
           timers: new Set(),
           revoked: new AbortController(),
+          failingDeadLetterWrites: new Set(),
         });
       }
       if (cooperative) consumer.incrementalAssign(assignment);
@@ -1161,6 +1278,26 @@ function partitionKey(tp: { topic: string; partition: number }): string {
 }
 
 const noHeaders: Readonly<Record<string, Buffer>> = Object.freeze({});
+
+/** Where a record sits, for log lines about it. */
+function positionOf(record: Message): { topic: string; partition: number; offset: number } {
+  return { topic: record.topic, partition: record.partition, offset: record.offset };
+}
+
+/** Why a dead letter was not acknowledged, from the producer's typed error (KafkaClientError's `code`, `retriable`). */
+function deadLetterWriteFailure(error: unknown): DeadLetterWriteFailure {
+  const { errorClass, message } = describeError(error);
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    retriable?: unknown;
+  };
+  return {
+    code: typeof fields.code === 'string' ? fields.code : errorClass,
+    // Only an error that says so is hopeless: an unknown one may pass on a later try.
+    retriable: fields.retriable !== false,
+    message,
+  };
+}
 
 /**
  * The record's correlation id: its `correlation-id` header, else one derived from its

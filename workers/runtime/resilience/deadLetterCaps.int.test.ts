@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadStackEndpoints } from '../config/stackEndpoints.ts';
 import { DeadLetterCaps, type DeadLetterVerdict } from './deadLetterCaps.ts';
 import { SharedDeadLetterRate } from './sharedDeadLetterRate.ts';
-import { metricValue, recordingLogger } from './testSupport.ts';
+import { metricValue, recordingLogger, type SlowRedisProxy, startSlowRedisProxy } from './testSupport.ts';
 
 const { redisUrl } = loadStackEndpoints();
 const topic = 'fleet.reservation.commands.v1';
@@ -124,6 +125,70 @@ describe('DeadLetterCaps shared rate cap (real Redis)', () => {
     expect(refused).toMatchObject({ admitted: false, cap: 'rate' });
     if (refused && !refused.admitted) expect(refused.reason).toContain('Redis unreachable');
     expect(caps.degradedReason()).toContain('rate cap');
+  });
+});
+
+describe('DeadLetterCaps with a slow Redis (real Redis behind a delaying proxy)', () => {
+  let proxy: SlowRedisProxy;
+  beforeEach(async () => {
+    proxy = await startSlowRedisProxy(redisUrl);
+  });
+  afterEach(async () => {
+    // Stopped before the proxy closes under their connections.
+    for (const item of toStop.splice(0)) await item.stop();
+    await proxy.close();
+  });
+
+  function slowReplica(worker: string) {
+    const registry = new Registry();
+    const prefix = testPrefix();
+    const caps = new DeadLetterCaps(
+      {
+        worker,
+        maxPerMinute: 1_000,
+        maxRatio: 1,
+        minMessages: 1,
+        maxConsecutive: 1_000,
+        limiterIdPrefix: prefix,
+        redisTimeoutMs: 200,
+        redisStartTimeoutMs: 5_000,
+        probeMinDelayMs: 50,
+      },
+      { registry, redisUrl: proxy.url },
+    );
+    toStop.push(caps);
+    limiterIds.push(`${prefix}${worker}`);
+    return { caps, registry };
+  }
+
+  it('one slow answer: the fallback gauge returns to 0 once Redis answers again, with no dead letter since', async () => {
+    const { caps, registry } = slowReplica('slow-gauge');
+    await caps.start();
+    expect(await caps.admitDeadLetter(topic, 0)).toEqual({ admitted: true });
+    const fallback = () => metricValue(registry, 'fleet_dlq_rate_cap_fallback', { worker: 'slow-gauge' });
+
+    proxy.setDelay(400); // one answer slower than the 200 ms Redis timeout
+    expect(await caps.admitDeadLetter(topic, 1)).toEqual({ admitted: true });
+    expect(await fallback()).toBe(1);
+    proxy.setDelay(0);
+
+    const deadline = Date.now() + 5_000;
+    while ((await fallback()) !== 0 && Date.now() < deadline) await sleep(50);
+    expect(await fallback()).toBe(0);
+    expect(caps.rateCapMode()).toBe('shared');
+  });
+
+  it('an unresponsive Redis never queues concurrent admits behind one another', async () => {
+    const { caps } = slowReplica('slow-concurrent');
+    await caps.start();
+    proxy.setDelay(600);
+    const admitted = await Promise.all(Array.from({ length: 20 }, (_, i) => caps.admitDeadLetter(topic, i)));
+    expect(admitted.every((verdict) => verdict.admitted)).toBe(true);
+    // All twenty takes were in flight together behind the slow Redis, each bounded by the Redis
+    // timeout. Serialized, each waited for the one before (a timeout each): only the few sent
+    // before the first delayed answer came back would show here.
+    expect(proxy.commandsBeforeFirstAnswer()).toBeGreaterThanOrEqual(20);
+    expect(caps.rateCapMode()).toBe('local-fallback');
   });
 });
 

@@ -148,10 +148,43 @@ describe('DeadLetterCaps consecutive cap', () => {
     expect(rateGate.takes).toBe(6);
   });
 
-  it('serialises concurrent admits so two in flight cannot both slip under the cap', async () => {
+  it('counts a dead letter whose rate take is in flight, so two concurrent admits cannot both slip under the cap', async () => {
     const { caps } = await capsWith({ maxConsecutive: 1 });
     const verdicts = await Promise.all([caps.admitDeadLetter(topic, 0), caps.admitDeadLetter(topic, 0)]);
     expect(verdicts.filter((v) => v.admitted)).toHaveLength(1);
+  });
+
+  it('a dead letter the rate cap refuses is not counted by the partition caps', async () => {
+    const { caps } = await capsWith({ maxConsecutive: 1, coolDownMs: 0 }, 0);
+    expect(await caps.admitDeadLetter(topic, 0)).toMatchObject({ admitted: false, cap: 'rate' });
+    caps.resume();
+    // Had the refused one been recorded, this would be the second in a row.
+    expect(await caps.admitDeadLetter(topic, 0)).toMatchObject({ admitted: false, cap: 'rate' });
+    expect(caps.blocks().map((block) => block.cap)).toEqual(['rate']);
+  });
+
+  it('reports a failed DLQ write (metrics, reason) without charging a cap, until written or released', async () => {
+    const { caps, registry } = await capsWith({ maxConsecutive: 1 });
+    expect(await caps.admitDeadLetter(topic, 0)).toEqual({ admitted: true });
+    const failure = { code: 'ERR_MSG_SIZE_TOO_LARGE', retriable: false, message: 'too large' };
+    caps.deadLetterWriteFailed(topic, 0, 7, failure);
+    caps.deadLetterWriteFailed(topic, 0, 7, failure);
+    caps.deadLetterWriteFailed(topic, 1, 3, { ...failure, code: 'ERR__TRANSPORT', retriable: true });
+
+    expect(caps.blocks()).toEqual([]);
+    const gauge = () => metricValue(registry, 'fleet_dlq_write_failing_partitions', { worker: 'settler' });
+    expect(await gauge()).toBe(2);
+    expect(
+      await metricValue(registry, 'fleet_dlq_write_failures_total', { code: 'ERR_MSG_SIZE_TOO_LARGE' }),
+    ).toBe(2);
+    expect(caps.degradedReason()).toBe(
+      `dlq_write: ${topic}[0] offset 7: the DLQ write failed 2× (ERR_MSG_SIZE_TOO_LARGE; refused until an operator acts); ` +
+        `${topic}[1] offset 3: the DLQ write failed 1× (ERR__TRANSPORT; retried)`,
+    );
+    caps.deadLetterWritten(topic, 0, 7);
+    caps.releasePartition(topic, 1);
+    expect(await gauge()).toBe(0);
+    expect(caps.degradedReason()).toBeUndefined();
   });
 
   it('answers a blocked partition with the cap that blocked it', async () => {

@@ -3,7 +3,12 @@ import { type DeadLetterCapsConfig, resolveDeadLetterCapsConfig } from './deadLe
 import { PartitionDeadLetterWindow } from './partitionDeadLetterWindow.ts';
 import { counterOn, gaugeOn } from './registryMetrics.ts';
 import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
-import { type DeadLetterRateGate, type RateCapMode, SharedDeadLetterRate } from './sharedDeadLetterRate.ts';
+import {
+  type DeadLetterRateGate,
+  type RateCapMode,
+  type RateDecision,
+  SharedDeadLetterRate,
+} from './sharedDeadLetterRate.ts';
 
 export { readDeadLetterCapsConfig } from './deadLetterCapsConfig.ts';
 
@@ -47,6 +52,22 @@ export interface DeadLetterResumption {
   by: 'cool-down' | 'operator';
 }
 
+/** Why an admitted dead letter could not be written. */
+export interface DeadLetterWriteFailure {
+  /** Bounded error code (librdkafka's symbolic name, e.g. `ERR_MSG_SIZE_TOO_LARGE`); the metric label. */
+  code: string;
+  /** False when writing the same record again cannot succeed until an operator acts (too large, no DLQ topic). */
+  retriable: boolean;
+  message: string;
+}
+
+/** The admitted dead letters of one partition whose write failed and that are not written yet, by offset. */
+interface FailingWrites {
+  topic: string;
+  partition: number;
+  offsets: Map<number, DeadLetterWriteFailure & { failures: number }>;
+}
+
 export interface DeadLetterCapsOptions extends Partial<DeadLetterCapsConfig> {
   /** Worker name: the metric label and the key of the rate cap shared by the worker's replicas. */
   worker: string;
@@ -54,6 +75,8 @@ export interface DeadLetterCapsOptions extends Partial<DeadLetterCapsConfig> {
   redisTimeoutMs?: number;
   /** Longest wait in start() for Redis before starting on the fallback budget, in ms. Default 2000. */
   redisStartTimeoutMs?: number;
+  /** First delay before probing Redis after a failed take (doubles up to 5 s), in ms. Default 250. */
+  probeMinDelayMs?: number;
   /** Prefix of the rate limiter's id (Redis keys `b_<prefix><worker>_*`). Default 'fleet:dlq-rate:'. */
   limiterIdPrefix?: string;
 }
@@ -101,15 +124,18 @@ export class DeadLetterCaps {
     blockedPartitions: Gauge<'worker'>;
     rateFallback: Gauge<'worker'>;
     trips: Counter<'worker' | 'cap'>;
+    writeFailures: Counter<'worker' | 'code'>;
+    failingWritePartitions: Gauge<'worker'>;
   };
-  private admitQueue: Promise<unknown> = Promise.resolve();
+  private readonly failingWrites = new Map<string, FailingWrites>();
   private coolDownTimer: NodeJS.Timeout | undefined;
   private unsubscribeMode: (() => void) | undefined;
   private state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
   private startPromise: Promise<void> | undefined;
 
   constructor(options: DeadLetterCapsOptions, deps: DeadLetterCapsDeps) {
-    const { worker, redisTimeoutMs, redisStartTimeoutMs, limiterIdPrefix, ...limits } = options;
+    const { worker, redisTimeoutMs, redisStartTimeoutMs, probeMinDelayMs, limiterIdPrefix, ...limits } =
+      options;
     if (!worker || worker.trim() === '') throw new RangeError('dead-letter caps: worker must not be empty');
     this.config = resolveDeadLetterCapsConfig(limits);
     this.worker = worker;
@@ -126,6 +152,7 @@ export class DeadLetterCaps {
         windowMs: 60_000,
         redisUrl: deps.redisUrl,
         redisTimeoutMs,
+        probeMinDelayMs,
         startTimeoutMs: redisStartTimeoutMs,
         limiterIdPrefix,
         now: this.now,
@@ -161,8 +188,21 @@ export class DeadLetterCaps {
         'worker',
         'cap',
       ]),
+      writeFailures: counterOn(
+        registry,
+        'fleet_dlq_write_failures_total',
+        'Admitted dead letters the DLQ did not acknowledge (each try), by error code',
+        ['worker', 'code'],
+      ),
+      failingWritePartitions: gaugeOn(
+        registry,
+        'fleet_dlq_write_failing_partitions',
+        'Partitions paused on a dead letter whose write failed and is retried',
+        ['worker'],
+      ),
     };
     this.publishBlockMetrics();
+    this.publishWriteMetrics();
     this.metrics.rateFallback.set({ worker }, 0);
   }
 
@@ -197,19 +237,61 @@ export class DeadLetterCaps {
   }
 
   /**
-   * Asks whether the message may go to the DLQ; an admitted one is counted. Never throws on a
-   * Redis failure and never waits longer than the Redis timeout (see SharedDeadLetterRate).
-   * Calls are serialised, so concurrent dead letters of one partition cannot both slip under a cap.
+   * Asks whether the message may go to the DLQ; an admitted one is counted, once: if its write
+   * fails, only the write is retried (report it with `deadLetterWriteFailed`). Never throws on a
+   * Redis failure and never waits longer than the Redis timeout (see SharedDeadLetterRate): the
+   * local caps are judged at once, and a dead letter they admit holds its place in the partition's
+   * window while the shared rate is asked, so concurrent dead letters of one partition cannot both
+   * slip under a cap, and no admit waits for another one's Redis round trip.
    */
-  admitDeadLetter(topic: string, partition: number): Promise<DeadLetterVerdict> {
+  async admitDeadLetter(topic: string, partition: number): Promise<DeadLetterVerdict> {
     if (this.state !== 'started') {
-      return Promise.reject(
-        new Error(`dead-letter caps are ${this.state === 'stopped' ? 'stopped' : 'not started'}`),
-      );
+      throw new Error(`dead-letter caps are ${this.state === 'stopped' ? 'stopped' : 'not started'}`);
     }
-    const verdict = this.admitQueue.then(() => this.admitNow(topic, partition));
-    this.admitQueue = verdict.catch(() => {});
-    return verdict;
+    const verdict = this.admitLocally(topic, partition);
+    if (verdict !== 'reserved') return verdict;
+    const window = this.windowFor(topic, partition);
+    let decision: RateDecision;
+    try {
+      decision = await this.rateGate.tryTake();
+    } catch (error) {
+      window.settleReserved(false, this.now());
+      throw error;
+    }
+    // A revoke meanwhile replaced the window: settling the old one is harmless.
+    window.settleReserved(decision.admitted, this.now());
+    return decision.admitted ? { admitted: true } : this.refuseForRate(decision);
+  }
+
+  /**
+   * The engine could not write an admitted dead letter (the DLQ refused it or is unreachable): the
+   * admission stands and nothing is charged again; counted and reported until it is written.
+   */
+  deadLetterWriteFailed(
+    topic: string,
+    partition: number,
+    offset: number,
+    failure: DeadLetterWriteFailure,
+  ): void {
+    this.metrics.writeFailures.inc({ worker: this.worker, code: failure.code });
+    const key = partitionKey(topic, partition);
+    let failing = this.failingWrites.get(key);
+    if (!failing) {
+      failing = { topic, partition, offsets: new Map() };
+      this.failingWrites.set(key, failing);
+    }
+    const previous = failing.offsets.get(offset);
+    failing.offsets.set(offset, { ...failure, failures: (previous?.failures ?? 0) + 1 });
+    this.publishWriteMetrics();
+  }
+
+  /** The broker acknowledged a dead letter: it no longer counts as a failing write. */
+  deadLetterWritten(topic: string, partition: number, offset: number): void {
+    const key = partitionKey(topic, partition);
+    const failing = this.failingWrites.get(key);
+    if (!failing?.offsets.delete(offset)) return;
+    if (failing.offsets.size === 0) this.failingWrites.delete(key);
+    this.publishWriteMetrics();
   }
 
   /** Whether the partition may not dead-letter now (its own block, or the worker-wide rate block). */
@@ -221,11 +303,11 @@ export class DeadLetterCaps {
   /** Why the worker is degraded, or undefined when no cap is tripped (for /readyz bodies and logs). */
   degradedReason(): string | undefined {
     this.expireCoolDowns();
-    const blocks = [...this.activeBlocks.values()];
-    if (blocks.length === 0) return undefined;
-    const shown = blocks.slice(0, 3).map(describeBlock);
-    const more = blocks.length > shown.length ? `; and ${blocks.length - shown.length} more` : '';
-    return `dlq_cap: ${shown.join('; ')}${more}`;
+    const reasons = [
+      listed('dlq_cap', [...this.activeBlocks.values()].map(describeBlock)),
+      listed('dlq_write', [...this.failingWrites.values()].map(describeFailingWrites)),
+    ].filter((reason) => reason !== undefined);
+    return reasons.length === 0 ? undefined : reasons.join('; ');
   }
 
   /** Every tripped cap. */
@@ -273,6 +355,8 @@ export class DeadLetterCaps {
   /** Forgets a partition this process no longer owns (after a revoke); no event is emitted. */
   releasePartition(topic: string, partition: number): void {
     this.windows.get(topic)?.delete(partition);
+    // Its unwritten dead letter is the next owner's to handle again.
+    if (this.failingWrites.delete(partitionKey(topic, partition))) this.publishWriteMetrics();
     if (this.activeBlocks.delete(partitionKey(topic, partition))) this.afterBlocksChanged();
   }
 
@@ -298,11 +382,12 @@ export class DeadLetterCaps {
     if (this.state === 'starting') this.state = 'started';
   }
 
-  private async admitNow(topic: string, partition: number): Promise<DeadLetterVerdict> {
+  // The caps judged without I/O. 'reserved': they admit it, and its place in the window is held
+  // until the shared rate answers.
+  private admitLocally(topic: string, partition: number): DeadLetterVerdict | 'reserved' {
     this.expireCoolDowns();
     const existing = this.blockOf(topic, partition);
     if (existing) return { admitted: false, cap: existing.cap, reason: `blocked: ${existing.reason}` };
-
     const window = this.windowFor(topic, partition);
     const breach = window.breachIfDeadLettered(this.now());
     if (breach) {
@@ -310,18 +395,20 @@ export class DeadLetterCaps {
       this.trip({ scope: 'partition', topic, partition, cap: breach.cap, reason });
       return { admitted: false, cap: breach.cap, reason };
     }
+    window.reserve();
+    return 'reserved';
+  }
 
-    const decision = await this.rateGate.tryTake();
-    if (!decision.admitted) {
-      const reason =
-        decision.mode === 'shared'
-          ? `the worker's ${this.config.maxPerMinute} dead letters per minute (all replicas) are spent`
-          : `this process's fallback budget of ${this.config.fallbackMaxPerMinute} dead letters per minute is spent (Redis unreachable)`;
-      this.trip({ scope: 'worker', cap: 'rate', reason });
-      return { admitted: false, cap: 'rate', reason };
-    }
-    window.record(true, this.now());
-    return { admitted: true };
+  private refuseForRate(decision: RateDecision): DeadLetterVerdict {
+    // Concurrent takes can all be refused: the first trips the worker-wide block, the rest join it.
+    const existing = this.activeBlocks.get(workerScopeKey);
+    if (existing) return { admitted: false, cap: 'rate', reason: `blocked: ${existing.reason}` };
+    const reason =
+      decision.mode === 'shared'
+        ? `the worker's ${this.config.maxPerMinute} dead letters per minute (all replicas) are spent`
+        : `this process's fallback budget of ${this.config.fallbackMaxPerMinute} dead letters per minute is spent (Redis unreachable)`;
+    this.trip({ scope: 'worker', cap: 'rate', reason });
+    return { admitted: false, cap: 'rate', reason };
   }
 
   private trip(block: Omit<DeadLetterBlock, 'since' | 'resumesAt'>): void {
@@ -386,6 +473,10 @@ export class DeadLetterCaps {
     this.metrics.blockedPartitions.set({ worker: this.worker }, partitions);
   }
 
+  private publishWriteMetrics(): void {
+    this.metrics.failingWritePartitions.set({ worker: this.worker }, this.failingWrites.size);
+  }
+
   private scheduleCoolDownTimer(): void {
     clearTimeout(this.coolDownTimer);
     this.coolDownTimer = undefined;
@@ -436,6 +527,21 @@ export class DeadLetterCaps {
 
 function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** `<label>: a; b; c; and N more`, or undefined when there is nothing to list. */
+function listed(label: string, items: string[]): string | undefined {
+  if (items.length === 0) return undefined;
+  const shown = items.slice(0, 3);
+  const more = items.length > shown.length ? `; and ${items.length - shown.length} more` : '';
+  return `${label}: ${shown.join('; ')}${more}`;
+}
+
+function describeFailingWrites(failing: FailingWrites): string {
+  const [offset, failure] = failing.offsets.entries().next().value!;
+  const others = failing.offsets.size > 1 ? ` (and ${failing.offsets.size - 1} more)` : '';
+  const verdict = failure.retriable ? 'retried' : 'refused until an operator acts';
+  return `${failing.topic}[${failing.partition}] offset ${offset}${others}: the DLQ write failed ${failure.failures}× (${failure.code}; ${verdict})`;
 }
 
 function describeBlock(block: DeadLetterBlock): string {

@@ -31,6 +31,8 @@ export class PartitionDeadLetterWindow {
   private size = 0;
   private deadLetters = 0;
   private consecutive = 0;
+  /** Dead letters the local caps admitted whose shared-rate take is still in flight. */
+  private pending = 0;
 
   constructor(limits: PartitionCapLimits) {
     this.limits = limits;
@@ -58,20 +60,39 @@ export class PartitionDeadLetterWindow {
     }
   }
 
-  /** Whether one more dead letter now would break a cap (the dead letter itself is not recorded). */
+  /**
+   * Holds a place for a dead letter the local caps admitted while its shared-rate take is in
+   * flight, so a concurrent admit of the same partition counts it. Ends with `settleReserved`.
+   */
+  reserve(): void {
+    this.pending += 1;
+  }
+
+  /** Ends a reservation: records the dead letter when the rate cap admitted it, forgets it otherwise. */
+  settleReserved(admitted: boolean, now: number): void {
+    if (this.pending === 0) return;
+    this.pending -= 1;
+    if (admitted) this.record(true, now);
+  }
+
+  /**
+   * Whether one more dead letter now would break a cap (the dead letter itself is not recorded);
+   * reserved dead letters count as recorded ones.
+   */
   breachIfDeadLettered(now: number): PartitionCapBreach | undefined {
     const { maxConsecutive, maxRatio, minMessages } = this.limits;
-    if (this.consecutive + 1 > maxConsecutive) {
+    const added = this.pending + 1;
+    if (this.consecutive + added > maxConsecutive) {
       return {
         cap: 'consecutive',
-        reason: `${this.consecutive + 1} dead letters in a row would exceed the limit of ${maxConsecutive}`,
+        reason: `${this.consecutive + added} dead letters in a row would exceed the limit of ${maxConsecutive}`,
       };
     }
     this.evictExpired(now);
-    const full = this.size === this.deadLetterFlags.length;
-    const oldestIsDeadLetter = full && this.deadLetterFlags[this.next] === 1;
-    const processed = full ? this.size : this.size + 1;
-    const deadLetters = this.deadLetters + 1 - (oldestIsDeadLetter ? 1 : 0);
+    const capacity = this.deadLetterFlags.length;
+    const evicted = Math.min(this.size, Math.max(0, this.size + added - capacity));
+    const processed = Math.min(capacity, this.size + added);
+    const deadLetters = this.deadLetters + Math.min(added, capacity) - this.deadLettersAmongOldest(evicted);
     if (processed < minMessages) return undefined;
     const ratio = deadLetters / processed;
     // The epsilon keeps exact limits (1/10 at 0.1) admitted despite floating-point noise.
@@ -90,12 +111,21 @@ export class PartitionDeadLetterWindow {
     return { processed: this.size, deadLetters: this.deadLetters, consecutive: this.consecutive };
   }
 
-  /** Forgets every outcome (after a resume the partition starts with a clean slate). */
+  /** Forgets every outcome (after a resume the partition starts with a clean slate); reservations in flight stay. */
   reset(): void {
     this.next = 0;
     this.size = 0;
     this.deadLetters = 0;
     this.consecutive = 0;
+  }
+
+  // Dead letters among the `count` oldest outcomes: those that `count` new outcomes would push out.
+  private deadLettersAmongOldest(count: number): number {
+    const capacity = this.deadLetterFlags.length;
+    const oldest = (this.next - this.size + capacity) % capacity;
+    let found = 0;
+    for (let i = 0; i < count; i += 1) found += this.deadLetterFlags[(oldest + i) % capacity]!;
+    return found;
   }
 
   private evictExpired(now: number): void {

@@ -46,6 +46,10 @@ export interface SharedDeadLetterRateOptions {
   keyTtlMs?: number;
   /** Delay before rebuilding the Redis limiter after its initialisation failed, in ms. Default 5000. */
   rebuildDelayMs?: number;
+  /** First delay before probing Redis after it failed a take, in ms; it doubles up to `probeMaxDelayMs`. Default 250. */
+  probeMinDelayMs?: number;
+  /** Longest delay between two probes, in ms. Default 5000. */
+  probeMaxDelayMs?: number;
   /** Clock of the local fallback budget. Default Date.now. */
   now?: () => number;
   /** Default: silent. */
@@ -75,8 +79,11 @@ interface SharedStore {
  * `check()` + `schedule()` (two round trips: replicas race between them).
  *
  * Redis unreachable (not connected, error or timeout): the local per-process budget answers, the
- * mode switches to 'local-fallback' (logged once per switch), and the shared path is tried again
- * on the next take. ioredis runs without an offline queue, so nothing waits for a reconnect.
+ * mode switches to 'local-fallback' (logged once per switch), and a background probe (PING with
+ * backoff) watches Redis. Until it answers (or the connection becomes ready again), takes skip Redis:
+ * after one timed-out take, no take waits for a slow Redis again. A slow answer does not drop the
+ * connection, so without the probe the mode would stay on fallback until the next dead letter.
+ * ioredis runs without an offline queue, so nothing waits for a reconnect.
  */
 export class SharedDeadLetterRate implements DeadLetterRateGate {
   private readonly options: Required<Omit<SharedDeadLetterRateOptions, 'now' | 'logger'>>;
@@ -88,6 +95,9 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
   private store: SharedStore | undefined;
   private currentMode: RateCapMode = 'shared';
   private rebuildTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Set from a failed take until a probe (or a reconnect) shows Redis answers: takes skip Redis meanwhile. */
+  private probing = false;
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   constructor(options: SharedDeadLetterRateOptions) {
@@ -98,6 +108,8 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
       limiterIdPrefix: 'fleet:dlq-rate:',
       keyTtlMs: 600_000,
       rebuildDelayMs: 5_000,
+      probeMinDelayMs: 250,
+      probeMaxDelayMs: 5_000,
       ...stripUndefined(options),
     } as SharedDeadLetterRate['options'];
     if (!(Number.isInteger(options.maxPerWindow) && options.maxPerWindow >= 1)) {
@@ -128,7 +140,8 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
   async tryTake(): Promise<RateDecision> {
     if (this.state !== 'started') throw new Error('the dead-letter rate cap is not started');
     const store = this.store;
-    if (store?.ready && store.client.status === 'ready') {
+    // After a failed take, Redis is skipped until a probe shows it answers: no take waits on it again.
+    if (!this.probing && store?.ready && store.client.status === 'ready') {
       try {
         const admitted = await answerWithin(
           takeSharedUnit(store.limiter, this.options.maxPerWindow),
@@ -139,8 +152,9 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
         return { admitted, mode: 'shared' };
       } catch (error) {
         this.enterFallback(`redis call failed: ${errorText(error)}`);
+        this.startProbing();
       }
-    } else {
+    } else if (!this.probing) {
       this.enterFallback(
         store?.ready ? `redis connection is ${store.client.status}` : 'redis limiter not ready',
       );
@@ -162,6 +176,7 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     clearTimeout(this.rebuildTimer);
+    this.stopProbing();
     await this.teardownStore();
     this.modeListeners.clear();
   }
@@ -185,7 +200,7 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
         this.enterFallback('redis connection closed');
     });
     client.on('ready', () => {
-      if (this.store?.client === client && this.store.ready) this.leaveFallback();
+      if (this.store?.client === client && this.store.ready) this.redisAnswers();
     });
     const connection = new Bottleneck.IORedisConnection({ client, Redis });
     connection.on('error', (error: unknown) =>
@@ -226,7 +241,7 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
         () => {
           if (this.store !== store || this.state !== 'started') return false;
           store.ready = true;
-          this.leaveFallback();
+          this.redisAnswers();
           return true;
         },
         (error: unknown) => {
@@ -257,6 +272,52 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
     // disconnect(false) closes both sockets at once; quit() would wait on a dead server.
     await store.connection.disconnect(false);
     await Promise.all(clients.map((client) => untilSocketClosed(client, this.options.redisTimeoutMs * 2)));
+  }
+
+  // Probes until Redis answers a PING within the Redis timeout, backing off between tries; the timer
+  // is unref'd (it must not keep a stopping process alive) and stop() clears it.
+  private startProbing(): void {
+    if (this.probing || this.state !== 'started') return;
+    this.probing = true;
+    this.scheduleProbe(this.options.probeMinDelayMs);
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    this.probeTimer = setTimeout(() => void this.probe(delayMs), delayMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(delayMs: number): Promise<void> {
+    this.probeTimer = undefined;
+    const answered = await this.pingWithinTimeout();
+    if (!this.probing || this.state !== 'started') return;
+    if (answered) this.redisAnswers();
+    else this.scheduleProbe(Math.min(delayMs * 2, this.options.probeMaxDelayMs));
+  }
+
+  private async pingWithinTimeout(): Promise<boolean> {
+    const store = this.store;
+    if (!(store?.ready && store.client.status === 'ready')) return false;
+    try {
+      await answerWithin(store.client.ping(), this.options.redisTimeoutMs);
+      return true;
+    } catch (error) {
+      // Expected while Redis is slow or down; the fallback is already reported.
+      this.logger('debug', 'dlq rate cap redis probe failed', { error: errorText(error) });
+      return false;
+    }
+  }
+
+  private stopProbing(): void {
+    this.probing = false;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  // Redis answered (a probe, a reconnect, an initialisation): the next take is shared again.
+  private redisAnswers(): void {
+    this.stopProbing();
+    this.leaveFallback();
   }
 
   private enterFallback(reason: string): void {

@@ -1,21 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AvroSerde } from '../avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../avro/schemaRegistryClient.ts';
 import { loadSchemaRegistryConfig } from '../avro/schemaRegistryConfig.ts';
 import { ConfigError } from '../config/configError.ts';
+import { loadStackEndpoints } from '../config/stackEndpoints.ts';
 import type { ConsumedMessage, MessageHandler } from '../consumer/consumedMessage.ts';
 import { PermanentError, RetriableError } from '../errors/processingErrors.ts';
 import type { FleetProducer } from '../producer/fleetProducer.ts';
 import { createCircuitBreaker } from '../resilience/circuitBreaker.ts';
 import { deadLetterHeaders } from '../resilience/deadLetterRecord.ts';
+import { metricValue } from '../resilience/testSupport.ts';
 import { reportFatalClientError } from '../testing/fatalProducerError.ts';
 import {
+  bootstrap,
   committedOffsets,
   createTopics,
   deleteTopics,
   produceRecords,
   readAll,
+  recordCount,
   testWorkerEnv,
   uniqueName,
   waitUntil,
@@ -51,6 +57,34 @@ async function avroTopic(prefix: string, partitions: number): Promise<string> {
     { topic, partitions },
     { topic: `${topic}.dlq`, partitions },
   ]);
+  createdTopics.push(topic, `${topic}.dlq`);
+  await registry.register(`${topic}-value`, schema, 'BACKWARD');
+  createdSubjects.push(`${topic}-value`);
+  return topic;
+}
+
+/** An Avro topic whose DLQ refuses records larger than `dlqMaxMessageBytes`. */
+async function avroTopicWithSmallDlq(prefix: string, dlqMaxMessageBytes: number): Promise<string> {
+  const topic = uniqueName(prefix);
+  const admin = new KafkaJS.Kafka({
+    kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.ERROR },
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: 1, replicationFactor: 1 },
+        {
+          topic: `${topic}.dlq`,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'max.message.bytes', value: String(dlqMaxMessageBytes) }],
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
   createdTopics.push(topic, `${topic}.dlq`);
   await registry.register(`${topic}-value`, schema, 'BACKWARD');
   createdSubjects.push(`${topic}-value`);
@@ -298,6 +332,62 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     // Nothing past the blocked message was committed.
     const committed = await committedOffsets(module.groupId, topic);
     expect(committed.get(0)).toBe(5);
+  });
+
+  it('a dead letter its DLQ refuses (too large) is charged once: no cap trip, no handler re-run, the partition stays paused on it and says so', async () => {
+    // The record fits its topic; with the fleet.dlq.* headers its dead letter does not fit the DLQ.
+    const topic = await avroTopicWithSmallDlq('rt-dlq-too-large', 400);
+    await produceProbes(topic, [{ key: `big-${'x'.repeat(300)}`, seq: 0 }], 0);
+    await produceProbes(topic, [{ key: 'small', seq: 1 }], 0);
+    const calls = new Map<string, number>();
+    const name = uniqueName('dlq-too-large').replaceAll('.', '-');
+    const module = moduleFor(name, topic, async (m) => {
+      calls.set(m.value.key, (calls.get(m.value.key) ?? 0) + 1);
+      if (m.value.key.startsWith('big-')) throw new PermanentError('never valid');
+    });
+    // Three in a row are allowed: charging every retried write would trip the cap at the fourth.
+    const worker = await start(module, {
+      DLQ_MAX_CONSECUTIVE: '3',
+      DLQ_MAX_PER_MINUTE: '60',
+      DLQ_COOLDOWN_MS: '0',
+    });
+    const refusedByTheDlq = async () =>
+      (await metricValue(worker.registry, 'fleet_producer_send_errors_total', {
+        topic: `${topic}.dlq`,
+        code: 'ERR_MSG_SIZE_TOO_LARGE',
+      })) ?? 0;
+    await waitUntil(async () => (await refusedByTheDlq()) >= 3, 30_000, 'three refused DLQ writes');
+    await sleep(500); // a fourth charge, if any, would trip the consecutive cap now
+
+    expect(await recordCount(`${topic}.dlq`)).toBe(0);
+    // The handler ran once; only the write was retried, under the one admission.
+    expect([...calls.entries()].find(([key]) => key.startsWith('big-'))?.[1]).toBe(1);
+    expect(calls.get('small')).toBe(1);
+    expect(worker.caps.blocks()).toEqual([]);
+    expect(
+      await metricValue(worker.registry, 'fleet_dlq_cap_trips_total', { cap: 'consecutive' }),
+    ).toBeUndefined();
+    const redis = new Redis(loadStackEndpoints().redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      expect(await redis.hget(`b_fleet:dlq-rate:${name}_settings`, 'reservoir')).toBe('59');
+    } finally {
+      redis.disconnect();
+    }
+    // Says so: metrics an alert can use, the reason in /readyz, the partition paused on the message.
+    expect(
+      await metricValue(worker.registry, 'fleet_dlq_write_failures_total', {
+        code: 'ERR_MSG_SIZE_TOO_LARGE',
+      }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(await metricValue(worker.registry, 'fleet_dlq_write_failing_partitions', {})).toBe(1);
+    expect(worker.caps.degradedReason()).toMatch(
+      /dlq_write: .*\[0\] offset 0: .*ERR_MSG_SIZE_TOO_LARGE; refused until an operator acts/,
+    );
+    const ready = await fetch(`http://127.0.0.1:${worker.healthPort}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(worker.engine.snapshot()[0]!.pausedFor).toContain('dlq_cap');
+    // Nothing committed past the message whose dead letter is not stored.
+    expect((await committedOffsets(module.groupId, topic)).get(0) ?? -1).toBeLessThanOrEqual(0);
   });
 
   it('a cap block leaves with its partition: after a revoke it no longer holds this replica unready', async () => {
