@@ -44,18 +44,16 @@ describe('ops dlq list and inspect (real broker and registry)', () => {
 
     const all = await ops('dlq', 'list', dlq);
     expect(all.code, all.err.join('\n')).toBe(0);
-    expect(all.out[0]?.split(/\s+/)).toEqual([
-      'PARTITION',
-      'OFFSET',
-      'DEAD_LETTERED_AT',
-      'ORIGIN',
-      'ERROR_CLASS',
-      'ATTEMPTS',
-      'KEY',
-      'REPLAYED',
-    ]);
+    expect(all.out[0]?.split(/\s+/).join(' ')).toBe(
+      'PARTITION OFFSET DEAD_LETTERED_AT ORIGIN ERROR_CLASS ERROR_CODE ATTEMPTS KEY REPLAYED',
+    );
     expect(all.out.at(-1)).toBe('7 dead letter(s)');
     expect(all.out.some((line) => line.includes('invalid headers'))).toBe(true);
+
+    // The code column: one error class carries many codes, and the code decides what to do.
+    expect(all.out.filter((line) => /\sPermanentError\s+PERMANENT\s/.test(line))).toHaveLength(2);
+    const byCode = await ops('dlq', 'list', dlq, '--error-code', 'PERMANENT');
+    expect(byCode.out.at(-1)).toBe('2 dead letter(s)');
 
     const permanent = await ops('dlq', 'list', dlq, '--error-class', 'PermanentError', '--json');
     const entries = permanent.out.map((line) => JSON.parse(line) as Record<string, unknown>);

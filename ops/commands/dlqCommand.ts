@@ -29,7 +29,7 @@ export const dlqUsage = `usage: ops dlq <list|inspect|replay> <topic.dlq> [optio
   inspect <topic.dlq> --partition P --offset O [--json]
       one dead letter in full: parsed fleet.dlq.* headers, the original headers, the value as
       hex and base64 and, when it is in the Confluent wire format, decoded through the registry.
-  replay <topic.dlq> [filters] [--dry-run] [--rate N/s] [--max M]
+  replay <topic.dlq> [filters] (--dry-run | --max M | --yes) [--rate N/s]
       re-produces each selected dead letter's original key and value bytes onto its original
       topic (fleet.dlq.original-topic) with its original headers plus fleet.replay.of and
       fleet.replay.at, through the idempotent producer, at most --rate records/s (default 10/s)
@@ -37,20 +37,26 @@ export const dlqUsage = `usage: ops dlq <list|inspect|replay> <topic.dlq> [optio
       commits of the consumer group fleet.ops.dlq-replay.<topic.dlq>, recorded only after the
       broker acknowledged the send, and a send interrupted by a crash is settled by looking for
       its fleet.replay.of marker on the original topic. --dry-run sends and commits nothing and
-      prints what would move.
+      prints what would move. A real run needs --max M or --yes (every selected dead letter).
+      One run per DLQ at a time: the run holds the group under group.instance.id
+      fleet.ops.dlq-replay, and another run is refused (exit 3) until it ends — or, if it died,
+      until the broker's group.consumer.session.timeout.ms (45 s by default) has passed.
 
   filters: --since ISO  --until ISO  (fleet.dlq.dead-lettered-at, ISO 8601 with a zone)
-           --error-class C  (fleet.dlq.error-class)   --key K  (record key, UTF-8)
+           --error-class C  (fleet.dlq.error-class)   --error-code C  (fleet.dlq.error-code)
+           --key K  (record key, UTF-8); given together, a dead letter must match all of them
 
 exit status: 0 done; 1 failed (Kafka or the registry unreachable, no record at that offset, a
 send failed, or some dead letters have unreadable headers and cannot be replayed); 2 bad
-arguments or configuration; 3 refused (another replay of the same DLQ is running, or its
-progress record is full).`;
+arguments or configuration (a real replay without --max or --yes); 3 refused (another replay
+of the same DLQ is running or died less than a session timeout ago, or its progress record is
+full).`;
 
 const filterOptions = {
   since: { type: 'string' },
   until: { type: 'string' },
   'error-class': { type: 'string' },
+  'error-code': { type: 'string' },
   key: { type: 'string' },
 } as const;
 
@@ -83,12 +89,14 @@ function readFilter(values: {
   since?: string;
   until?: string;
   'error-class'?: string;
+  'error-code'?: string;
   key?: string;
 }): DlqFilter {
   const filter: DlqFilter = {};
   if (values.since !== undefined) filter.since = parseIsoTime('since', values.since);
   if (values.until !== undefined) filter.until = parseIsoTime('until', values.until);
   if (values['error-class'] !== undefined) filter.errorClass = values['error-class'];
+  if (values['error-code'] !== undefined) filter.errorCode = values['error-code'];
   if (values.key !== undefined) filter.key = values.key;
   if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
     throw new UsageError('--since must be before --until');
@@ -159,12 +167,23 @@ async function list(argv: readonly string[], io: CliIo): Promise<number> {
           )
         : '?',
       record.info?.errorClass ?? `invalid headers: ${record.problem}`,
+      record.info?.errorCode ?? '?',
       record.info ? String(record.info.attempts) : '?',
       printable(record.key),
       replayed ? 'yes' : 'no',
     ]);
     for (const line of formatTable(
-      ['PARTITION', 'OFFSET', 'DEAD_LETTERED_AT', 'ORIGIN', 'ERROR_CLASS', 'ATTEMPTS', 'KEY', 'REPLAYED'],
+      [
+        'PARTITION',
+        'OFFSET',
+        'DEAD_LETTERED_AT',
+        'ORIGIN',
+        'ERROR_CLASS',
+        'ERROR_CODE',
+        'ATTEMPTS',
+        'KEY',
+        'REPLAYED',
+      ],
       rows,
     )) {
       io.out(line);
@@ -303,18 +322,28 @@ function describeRecord(
   return lines;
 }
 
+/** A real replay moves records for good: it takes --max (a bound) or --yes (everything selected), never neither. */
+function requireBoundOrConsent(dryRun: boolean, max: number | undefined, yes: boolean): void {
+  if (dryRun || max !== undefined || yes) return;
+  throw new UsageError(
+    'a replay (not --dry-run) needs --max N to move at most N dead letters, or --yes to move every selected one; see what would move with --dry-run first',
+  );
+}
+
 async function replay(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     ...filterOptions,
     'dry-run': { type: 'boolean' },
     rate: { type: 'string' },
     max: { type: 'string' },
+    yes: { type: 'boolean' },
   });
   const dlqTopic = dlqTopicArgument(positionals);
   const filter = readFilter(values);
   const ratePerSecond = values.rate === undefined ? 10 : parseRate('rate', values.rate);
   const max = values.max === undefined ? undefined : parseInteger('max', values.max, 1);
   const dryRun = values['dry-run'] === true;
+  requireBoundOrConsent(dryRun, max, values.yes === true);
   const config = loadOpsConfig(io.env);
   const report = await withAdmin(config, (admin) =>
     replayDeadLetters({
@@ -339,7 +368,7 @@ async function replay(argv: readonly string[], io: CliIo): Promise<number> {
   if (report.stoppedAtMax) io.out(`stopped at --max ${max}; run again to continue`);
   if (report.unassigned.length > 0) {
     io.err(
-      `partitions ${report.unassigned.join(', ')} were not assigned to this run (another member of ${progressGroupOf(dlqTopic)}?)`,
+      `partitions ${report.unassigned.join(', ')} of ${dlqTopic} were never assigned to this run by the coordinator of ${progressGroupOf(dlqTopic)}; nothing of them was moved: run again`,
     );
     return exitCodes.failure;
   }

@@ -57,11 +57,29 @@ describe('matchesFilter', () => {
       expect(matchesFilter(permanent, filter), JSON.stringify(filter)).toBe(expected);
   });
 
+  it('selects by error code, AND-ed with the class and the key (one class carries many codes)', () => {
+    const refund = deadLetter(
+      'rental-1',
+      new PermanentError('no payment', { code: 'REFUND_OF_UNKNOWN_PAYMENT' }),
+      '2026-05-01T10:00:00Z',
+    );
+    const cases: [DlqFilter, boolean][] = [
+      [{ errorCode: 'REFUND_OF_UNKNOWN_PAYMENT' }, true],
+      [{ errorCode: 'REFUND_MISMATCH' }, false],
+      [{ errorCode: 'REFUND_OF_UNKNOWN_PAYMENT', errorClass: 'PermanentError' }, true],
+      [{ errorCode: 'REFUND_OF_UNKNOWN_PAYMENT', errorClass: 'Error' }, false],
+      [{ errorCode: 'REFUND_OF_UNKNOWN_PAYMENT', key: 'rental-2' }, false],
+    ];
+    for (const [filter, expected] of cases)
+      expect(matchesFilter(refund, filter), JSON.stringify(filter)).toBe(expected);
+    expect(isFiltered({ errorCode: 'REFUND_MISMATCH' })).toBe(true);
+  });
+
   it('never matches a key criterion on a null key', () => {
     expect(matchesFilter(deadLetter(null, new Error('x'), '2026-05-01T10:00:00Z'), { key: '' })).toBe(false);
   });
 
-  it('keeps a record with unreadable headers visible (and out of error-class selections)', () => {
+  it('keeps a record with unreadable headers visible (and out of error-class and error-code selections)', () => {
     const broken = toDlqRecord({
       topic: 't.dlq',
       partition: 0,
@@ -74,5 +92,6 @@ describe('matchesFilter', () => {
     expect(broken.problem).toMatch(/fleet.dlq.original-topic is missing/);
     expect(matchesFilter(broken, {})).toBe(true);
     expect(matchesFilter(broken, { errorClass: 'Error' })).toBe(false);
+    expect(matchesFilter(broken, { errorCode: 'PERMANENT' })).toBe(false);
   });
 });

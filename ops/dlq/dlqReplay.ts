@@ -19,6 +19,8 @@ import type { ProducerSettings } from '../../workers/runtime/producer/producerSe
 import { RefusedError } from '../cliSupport.ts';
 import { type DlqFilter, matchesFilter } from './dlqFilter.ts';
 import { recordCoordinates, toDlqRecord } from './dlqRecord.ts';
+import { pendingLanded } from './pendingRecovery.ts';
+import { lockHolderRefusal, replayLockInstanceId } from './replayLock.ts';
 import {
   clearPending,
   decodeProgress,
@@ -27,10 +29,10 @@ import {
   isReplayed,
   markPending,
   markReplayed,
-  type PendingReplay,
   type ReplayProgress,
+  ReplayProgressError,
 } from './replayProgress.ts';
-import { buildReplayRecord, replayHeaders } from './replayRecord.ts';
+import { buildReplayRecord } from './replayRecord.ts';
 import { readRanges } from './topicReader.ts';
 
 const ERRORS = RdKafka.CODES.ERRORS;
@@ -40,8 +42,12 @@ export function progressGroupOf(dlqTopic: string): string {
   return `fleet.ops.dlq-replay.${dlqTopic}`;
 }
 
-/** How far before a pending send's start the original topic is searched for its marker (clock and linger slack). */
-const pendingSearchSlackMs = 10_000;
+/**
+ * How long recording a pending send may take before the send starts. A send starts at most this
+ * long after its recorded start and is acknowledged or failed within twice the producer's message
+ * timeout (fleetProducer.ts), which bounds where a crash recovery must look for it.
+ */
+const pendingCommitAllowanceMs = 30_000;
 /** How long a partition with work may stay unassigned before the run gives up on it. */
 const assignmentWaitMs = 20_000;
 
@@ -61,8 +67,6 @@ export interface ReplayOptions {
   >;
   adminTimeoutMs: number;
   out: (line: string) => void;
-  /** Clock; default Date.now. */
-  now?: () => number;
 }
 
 /** What a replay did (or, dry, would do). */
@@ -74,23 +78,32 @@ export interface ReplayReport {
   invalid: number;
   /** Sends of an earlier run that died before recording them, found on the original topic. */
   recoveredPending: number;
-  /** Partitions with records to replay that this run did not own (another member of the progress group). */
+  /** Partitions with records to replay that were never assigned to this run (the coordinator did not answer in time). */
   unassigned: number[];
   stoppedAtMax: boolean;
 }
 
 interface PartitionWork {
+  /** The DLQ partition. */
+  partition: number;
   progress: ReplayProgress;
   high: number;
+  /** The offset committed for the partition as last read or written: a commit never goes below it. */
+  committedNext: number;
 }
+
+/** A failure of the progress-group consumer (joining, reading, committing); fatal when the coordinator refused or fenced this run. */
+export class ProgressGroupError extends KafkaClientError {}
 
 /**
  * Moves dead letters back onto their original topics, each exactly once across runs: progress
  * per DLQ partition lives in the commits of `fleet.ops.dlq-replay.<dlq>` (see replayProgress.ts),
  * a send is recorded as pending before it starts and as done only after the broker acknowledged
  * it, and a pending send left by a run that died is settled by looking for its `fleet.replay.of`
- * marker on the original topic. The run is a member of that group while it works, so a second
- * replay of the same DLQ is refused. Dry runs read the same way and change nothing.
+ * marker on the original topic. The run joins that group under a fixed group.instance.id, which
+ * the coordinator lets one live member hold (replayLock.ts): a second replay of the same DLQ is
+ * refused (RefusedError), even one started at the same moment. Dry runs read the same way, join
+ * nothing and change nothing.
  */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayReport> {
   const report: ReplayReport = {
@@ -102,8 +115,6 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     unassigned: [],
     stoppedAtMax: false,
   };
-  const group = progressGroupOf(options.dlqTopic);
-  if (!options.dryRun) await refuseWhileRunning(options, group);
   const watermarks = await dlqWatermarks(options);
   if (options.dryRun) {
     await dryRun(options, watermarks, report);
@@ -111,20 +122,6 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   }
   await new Replayer(options, watermarks, report).run();
   return report;
-}
-
-async function refuseWhileRunning(options: ReplayOptions, group: string): Promise<void> {
-  const described = await retryRetriable(`could not describe ${group}`, () =>
-    options.admin.describeGroups([group], { timeout: options.adminTimeoutMs }),
-  );
-  const members = described.groups[0]?.members ?? [];
-  if (members.length > 0) {
-    const who = members.map((m) => `${m.clientId}@${m.clientHost}`).join(', ');
-    throw new RefusedError(
-      `another replay of ${options.dlqTopic} is running (group ${group} has ${members.length} member(s): ${who}); wait for it to finish`,
-      true,
-    );
-  }
 }
 
 /** Low and high watermarks of every DLQ partition. */
@@ -225,53 +222,19 @@ function classify(
   return { coordinates, topic: record.info.originalTopic, errorClass: record.info.errorClass };
 }
 
-/** Whether a send recorded as pending reached the original topic: its marker is there, written after it started. */
-async function pendingLanded(
-  options: ReplayOptions,
-  dlqPartition: number,
-  pending: PendingReplay,
-): Promise<boolean> {
-  const marker = recordCoordinates(options.dlqTopic, dlqPartition, pending.offset);
-  const what = `could not check whether the pending replay of ${marker} reached ${pending.topic}`;
-  const starts = await retryRetriable(what, () =>
-    options.admin.fetchTopicOffsetsByTimestamp(pending.topic, pending.at - pendingSearchSlackMs, {
-      timeout: options.adminTimeoutMs,
-    } as never),
-  );
-  const ends = await retryRetriable(what, () =>
-    options.admin.fetchTopicOffsets(pending.topic, { timeout: options.adminTimeoutMs } as never),
-  );
-  const endOf = new Map(ends.map((e) => [e.partition, Number(e.high)]));
-  let found = false;
-  await readRanges({
-    client: options.client,
-    topic: pending.topic,
-    ranges: starts.map((s) => ({
-      partition: s.partition,
-      from: Number(s.offset),
-      to: endOf.get(s.partition) ?? 0,
-    })),
-    onRecord: (message) => {
-      found = (message.headers ?? []).some((header) => {
-        const value = header[replayHeaders.of];
-        return value !== undefined && value.toString() === marker;
-      });
-      return !found;
-    },
-  });
-  return found;
-}
-
-/** The real run: a member of the progress group that reads its DLQ partitions and moves their records. */
+/** The real run: the progress group's one member, reading its DLQ partitions and moving their records. */
 class Replayer {
   private readonly options: ReplayOptions;
   private readonly watermarks: ReadonlyMap<number, { low: number; high: number }>;
   private readonly report: ReplayReport;
   private readonly owned = new Set<number>();
+  /** Progress of owned partitions only: dropped on revoke, read again from the broker on every assign. */
   private readonly work = new Map<number, PartitionWork>();
   private readonly finished = new Set<number>();
   private nextSendAt = 0;
   private rebalanceError: Error | undefined;
+  /** librdkafka's text for a fatal consumer error (it reports only ERR__FATAL to the caller). */
+  private fatalReason: string | undefined;
   private readonly partitionCounts = new Map<string, number>();
 
   constructor(
@@ -282,10 +245,6 @@ class Replayer {
     this.options = options;
     this.watermarks = watermarks;
     this.report = report;
-  }
-
-  private now(): number {
-    return (this.options.now ?? Date.now)();
   }
 
   async run(): Promise<void> {
@@ -299,6 +258,8 @@ class Replayer {
     try {
       consumer = await this.joinProgressGroup();
       await this.loop(consumer, producer);
+    } catch (error) {
+      throw await this.explainFailure(error);
     } finally {
       if (consumer) {
         const c = consumer;
@@ -306,6 +267,28 @@ class Replayer {
       }
       await producer.stop();
     }
+  }
+
+  /** A fatal progress-group error means the coordinator refused or fenced this run: say who holds the lock. */
+  private async explainFailure(error: unknown): Promise<unknown> {
+    if (!(error instanceof ProgressGroupError && error.fatal)) return error;
+    const { options } = this;
+    const group = progressGroupOf(options.dlqTopic);
+    const refusal = await lockHolderRefusal(
+      options.admin,
+      options.adminTimeoutMs,
+      options.dlqTopic,
+      group,
+      () => this.fatalReason,
+    );
+    if (refusal) return refusal;
+    if (this.fatalReason === undefined) return error;
+    return new ProgressGroupError(`${error.message}: ${this.fatalReason}`, {
+      code: error.errno,
+      retriable: false,
+      fatal: true,
+      cause: error,
+    });
   }
 
   private async joinProgressGroup(): Promise<RdKafkaConsumer> {
@@ -316,15 +299,19 @@ class Replayer {
         'client.id': `ops-dlq-replay-${process.pid}`,
         'group.id': progressGroupOf(options.dlqTopic),
         'group.protocol': 'consumer',
+        // The lock: a second live member with this id is refused by the coordinator.
+        'group.instance.id': replayLockInstanceId,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
+        // Log events: the reason of a fatal error arrives only as a log line.
+        event_cb: true,
         rebalance_cb: (error: LibrdKafkaError, assignment: TopicPartition[]) => {
           try {
             if (error.code === ERRORS.ERR__ASSIGN_PARTITIONS) {
               consumer.incrementalAssign(assignment);
               for (const tp of assignment) this.owned.add(tp.partition);
             } else {
-              for (const tp of assignment) this.owned.delete(tp.partition);
+              this.release(assignment.map((tp) => tp.partition));
               consumer.incrementalUnassign(assignment);
             }
           } catch (e) {
@@ -335,16 +322,30 @@ class Replayer {
       // A topic-level property for librdkafka: a partition never replayed starts at its log start.
       { 'auto.offset.reset': 'earliest' },
     );
+    consumer.on('event.log', (log: { fac?: string; message?: string }) => {
+      if (log.fac === 'FATAL' && log.message) this.fatalReason = log.message;
+    });
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: options.client.socketTimeoutMs }, (error) =>
         error
-          ? reject(toKafkaClientError(error, 'could not join the replay progress group', KafkaClientError))
+          ? reject(toKafkaClientError(error, 'could not join the replay progress group', ProgressGroupError))
           : resolve(),
       ),
     );
     consumer.setDefaultConsumeTimeout(200);
     consumer.subscribe([options.dlqTopic]);
     return consumer;
+  }
+
+  /**
+   * Forgets revoked partitions, their progress included: whoever owns one meanwhile may move it
+   * further, so it is read again from the broker if it comes back.
+   */
+  private release(partitions: readonly number[]): void {
+    for (const partition of partitions) {
+      this.owned.delete(partition);
+      this.work.delete(partition);
+    }
   }
 
   private async loop(consumer: RdKafkaConsumer, producer: FleetProducer): Promise<void> {
@@ -356,7 +357,7 @@ class Replayer {
       const batch = await new Promise<Message[]>((resolve, reject) =>
         consumer.consume(100, (error, messages) => {
           if (!error) return resolve(messages);
-          const typed = toKafkaClientError(error, `could not read ${options.dlqTopic}`, KafkaClientError);
+          const typed = toKafkaClientError(error, `could not read ${options.dlqTopic}`, ProgressGroupError);
           // Transient (a broker restarting): try again; nothing was processed.
           if (typed.retriable) resolve([]);
           else reject(typed);
@@ -370,18 +371,23 @@ class Replayer {
         if (verdict === 'stop') return;
         if (verdict) await this.move(consumer, producer, work, message);
       }
-      for (const [partition, work] of this.work) {
-        if (!this.owned.has(partition)) continue;
-        const [position] = consumer.position([{ topic: options.dlqTopic, partition }]);
-        if (work.progress.next >= work.high || (position && position.offset >= work.high))
-          this.finished.add(partition);
-      }
+      this.noteFinished(consumer);
       const waiting = withWork.filter((p) => !this.finished.has(p));
       if (waiting.length === 0) return;
       if (waiting.every((p) => !this.owned.has(p)) && Date.now() - startedAt > assignmentWaitMs) {
         report.unassigned = waiting;
         return;
       }
+    }
+  }
+
+  /** Marks owned partitions whose progress or read position reached the end seen at the start. */
+  private noteFinished(consumer: RdKafkaConsumer): void {
+    for (const [partition, work] of this.work) {
+      if (!this.owned.has(partition)) continue;
+      const [position] = consumer.position([{ topic: this.options.dlqTopic, partition }]);
+      if (work.progress.next >= work.high || (position && position.offset >= work.high))
+        this.finished.add(partition);
     }
   }
 
@@ -396,27 +402,39 @@ class Replayer {
         options.adminTimeoutMs,
         (error, partitions) =>
           error
-            ? reject(toKafkaClientError(error, 'could not read the replay progress', KafkaClientError))
+            ? reject(toKafkaClientError(error, 'could not read the replay progress', ProgressGroupError))
             : resolve(partitions),
       ),
     );
     for (const tp of committed) {
       const marks = this.watermarks.get(tp.partition) ?? { low: 0, high: 0 };
-      let progress = decodeProgress(tp.offset >= 0 ? tp.offset : undefined, tp.metadata, marks.low);
-      if (progress.pending) {
-        const pending = progress.pending;
-        const landed = await pendingLanded(options, tp.partition, pending);
-        progress = landed ? markReplayed(progress, pending.offset) : clearPending(progress);
-        if (landed) this.report.recoveredPending++;
-        options.out(
-          `pending send of ${recordCoordinates(options.dlqTopic, tp.partition, pending.offset)} from an earlier run ${
-            landed ? 'had landed: counted as replayed' : 'had not landed: it will be sent'
-          }`,
-        );
-        await this.commit(consumer, tp.partition, progress);
-      }
-      this.work.set(tp.partition, { progress, high: marks.high });
+      const stored = decodeProgress(tp.offset >= 0 ? tp.offset : undefined, tp.metadata, marks.low);
+      const work: PartitionWork = {
+        partition: tp.partition,
+        progress: stored,
+        high: marks.high,
+        committedNext: stored.next,
+      };
+      if (stored.pending) await this.settlePending(consumer, work);
+      this.work.set(tp.partition, work);
     }
+  }
+
+  /** Settles a send an earlier run left pending: counted as replayed if its marker landed, else sent again. */
+  private async settlePending(consumer: RdKafkaConsumer, work: PartitionWork): Promise<void> {
+    const { options } = this;
+    const { partition } = work;
+    const pending = work.progress.pending!;
+    const landed = await pendingLanded(options, partition, pending);
+    const settled = landed ? markReplayed(work.progress, pending.offset) : clearPending(work.progress);
+    if (landed) this.report.recoveredPending++;
+    options.out(
+      `pending send of ${recordCoordinates(options.dlqTopic, partition, pending.offset)} from an earlier run ${
+        landed ? 'had landed: counted as replayed' : 'had not landed: it will be sent'
+      }`,
+    );
+    await this.commit(consumer, work, settled);
+    work.progress = settled;
   }
 
   private async move(
@@ -427,10 +445,16 @@ class Replayer {
   ): Promise<void> {
     const { options } = this;
     const record = toDlqRecord(message);
-    const replay = buildReplayRecord(record, new Date(this.now()))!;
-    const pending = markPending(work.progress, record.offset, this.now(), replay.topic);
+    const info = record.info!;
     const done = markReplayed(work.progress, record.offset);
-    if (!fitsMetadata(pending) || !fitsMetadata(done)) {
+    const largestPending = this.pendingProgress(
+      work,
+      record.offset,
+      info.originalTopic,
+      info.originalPartition,
+      Date.now(),
+    );
+    if (!fitsMetadata(largestPending) || !fitsMetadata(done)) {
       throw new RefusedError(
         `the replay progress of ${options.dlqTopic} partition ${record.partition} is full (too many scattered replayed records above offset ${work.progress.next}); replay the records below them (without filters) to compact it`,
         false,
@@ -439,29 +463,63 @@ class Replayer {
     // Back to the partition it was read from, where its key's other records are (the partitioner
     // of this tool need not be the one of the original producer). A topic with fewer partitions
     // now (recreated) leaves the choice to the key, said so in the output.
-    const partitions = await this.partitionCountOf(replay.topic);
-    const partition = replay.partition < partitions ? replay.partition : undefined;
+    const partitions = await this.partitionCountOf(info.originalTopic);
+    const partition = info.originalPartition < partitions ? info.originalPartition : undefined;
+    await this.pace();
+    const at = await this.recordPending(consumer, work, record.offset, info.originalTopic, partition);
+    const replay = buildReplayRecord(record, new Date(at))!;
     if (partition === undefined) {
       options.out(
         `warning: ${replay.topic} has ${partitions} partitions now, ${replay.marker} came from partition ${replay.partition}: the key picks one`,
       );
     }
-    await this.pace();
-    await this.commit(consumer, record.partition, pending);
-    // The original's headers as they were (trace context, correlation id), plus the replay marker.
+    // The original's headers as they were (trace context, correlation id), plus the replay marker;
+    // stamped with the recorded start, so that a crash recovery finds it by time.
     const receipt = await producer.sendRaw(replay.topic, {
       key: replay.key,
       value: replay.value,
       headers: replay.headers,
       verbatimHeaders: true,
+      timestamp: at,
       ...(partition === undefined ? {} : { partition }),
     });
+    await this.commit(consumer, work, done);
     work.progress = done;
-    await this.commit(consumer, record.partition, done);
     this.report.moved++;
     options.out(
-      `moved ${replay.marker} -> ${receipt.topic}/${receipt.partition}/${receipt.offset} (${record.info!.errorClass})`,
+      `moved ${replay.marker} -> ${receipt.topic}/${receipt.partition}/${receipt.offset} (${info.errorClass})`,
     );
+  }
+
+  /** The progress that records a send of `offset` starting at `at`, with the time by which it lands or fails. */
+  private pendingProgress(
+    work: PartitionWork,
+    offset: number,
+    topic: string,
+    partition: number | undefined,
+    at: number,
+  ): ReplayProgress {
+    const until = at + pendingCommitAllowanceMs + 2 * this.options.producerSettings.messageTimeoutMs;
+    return markPending(work.progress, offset, { at, topic, partition, until });
+  }
+
+  /**
+   * Commits the pending send of `offset` and returns its recorded start. Recorded again when
+   * committing took longer than allowed: the send must start within the allowance, or it could
+   * land after the recorded deadline, where a crash recovery would not look.
+   */
+  private async recordPending(
+    consumer: RdKafkaConsumer,
+    work: PartitionWork,
+    offset: number,
+    topic: string,
+    partition: number | undefined,
+  ): Promise<number> {
+    for (;;) {
+      const at = Date.now();
+      await this.commit(consumer, work, this.pendingProgress(work, offset, topic, partition, at));
+      if (Date.now() - at <= pendingCommitAllowanceMs) return at;
+    }
   }
 
   /** How many partitions `topic` has (asked once per topic and run). */
@@ -482,26 +540,41 @@ class Replayer {
     this.nextSendAt = Math.max(Date.now(), this.nextSendAt) + 1000 / this.options.ratePerSecond;
   }
 
-  private commit(consumer: RdKafkaConsumer, partition: number, progress: ReplayProgress): Promise<void> {
+  /**
+   * Stores `progress` as the partition's commit. Never below the offset committed before: a
+   * lower one would mark records replayed since as waiting, and a later run would send them again.
+   */
+  private async commit(
+    consumer: RdKafkaConsumer,
+    work: PartitionWork,
+    progress: ReplayProgress,
+  ): Promise<void> {
+    const { dlqTopic } = this.options;
+    if (progress.next < work.committedNext) {
+      throw new ReplayProgressError(
+        `refusing to move the replay progress of ${dlqTopic} partition ${work.partition} back from offset ${work.committedNext} to ${progress.next}`,
+      );
+    }
     const { offset, metadata } = encodeProgress(progress);
     const entry: TopicPartitionOffsetAndMetadata = {
-      topic: this.options.dlqTopic,
-      partition,
+      topic: dlqTopic,
+      partition: work.partition,
       offset,
       metadata,
     };
-    return new Promise<void>((resolve, reject) =>
+    await new Promise<void>((resolve, reject) =>
       consumer.commitCb([entry], (error) =>
         error
           ? reject(
               toKafkaClientError(
                 error,
-                `could not record the replay progress of ${this.options.dlqTopic} partition ${partition}`,
-                KafkaClientError,
+                `could not record the replay progress of ${dlqTopic} partition ${work.partition}`,
+                ProgressGroupError,
               ),
             )
           : resolve(),
       ),
     );
+    work.committedNext = progress.next;
   }
 }

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@confluentinc/kafka-javascript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteGroups } from '../../workers/lag-monitor/testing/lagTestKit.ts';
 import { PermanentError } from '../../workers/runtime/errors/processingErrors.ts';
 import {
-  bootstrap,
   createTopics,
   deleteTopics,
   produceRecords,
@@ -14,6 +12,7 @@ import {
 import { type RunningWorker, startWorker } from '../../workers/runtime/worker/runWorker.ts';
 import { ops, readTopic } from '../testing/opsTestKit.ts';
 import { progressGroupOf } from './dlqReplay.ts';
+import { deleteProgressGroups } from './replayTestKit.ts';
 
 const topics: string[] = [];
 const groups: string[] = [];
@@ -21,9 +20,9 @@ let worker: RunningWorker<Buffer | null> | undefined;
 
 afterAll(async () => {
   await worker?.stop();
-  await deleteGroups(bootstrap, groups).catch(() => undefined);
+  await deleteProgressGroups(groups);
   await deleteTopics(topics);
-});
+}, 60_000);
 
 /** Every header of a record, in order, as raw bytes. */
 function rawHeaders(message: Message): [string, Buffer][] {
@@ -85,7 +84,7 @@ describe('a refused record through the worker, the DLQ and the replay (real brok
       headers.filter(([n]) => n === name).map(([, b]) => b);
     for (const [name] of sent) expect(valuesOf(dlqHeaders, name)).toEqual(valuesOf(sent, name));
 
-    const replay = await ops('dlq', 'replay', dlq, '--rate', '500/s');
+    const replay = await ops('dlq', 'replay', dlq, '--rate', '500/s', '--yes');
     expect(replay.code, replay.err.join('\n')).toBe(0);
     const [replayed] = await readTopic(original).then((all) => all.filter((m) => m.offset > 0));
     expect(replayed?.partition).toBe(1);

@@ -32,19 +32,52 @@ describe('replay progress', () => {
   it('round-trips through the committed offset and metadata, ranges compacted', () => {
     let progress = freshProgress(10);
     for (const offset of [12, 13, 14, 20, 22, 23]) progress = markReplayed(progress, offset);
-    progress = markPending(progress, 25, 1_700_000_000_000, 'fleet.x.v1');
+    progress = markPending(progress, 25, {
+      at: 1_700_000_000_000,
+      topic: 'fleet.x.v1',
+      partition: 3,
+      until: 1_700_000_030_000,
+    });
     const stored = encodeProgress(progress);
     expect(stored.offset).toBe(10);
     expect(JSON.parse(stored.metadata)).toEqual({
       v: 1,
       done: '12-14,20,22-23',
-      pending: { o: 25, at: 1_700_000_000_000, t: 'fleet.x.v1' },
+      pending: { o: 25, at: 1_700_000_000_000, t: 'fleet.x.v1', p: 3, u: 1_700_000_030_000 },
     });
     expect(decodeProgress(stored.offset, `${stored.metadata}\0`, 0)).toEqual(progress);
   });
 
+  it('reads a pending send stored without its partition and deadline (older runs, or a key-picked partition)', () => {
+    const older = '{"v":1,"done":"","pending":{"o":4,"at":1700000000000,"t":"fleet.x.v1"}}';
+    expect(decodeProgress(4, older, 0).pending).toEqual({
+      offset: 4,
+      at: 1_700_000_000_000,
+      topic: 'fleet.x.v1',
+      partition: undefined,
+      until: undefined,
+    });
+    const keyPicked = markPending(freshProgress(0), 4, {
+      at: 1,
+      topic: 'fleet.x.v1',
+      partition: undefined,
+      until: 2,
+    });
+    expect(JSON.parse(encodeProgress(keyPicked).metadata).pending).toEqual({
+      o: 4,
+      at: 1,
+      t: 'fleet.x.v1',
+      u: 2,
+    });
+  });
+
   it('clears the pending send when the record is marked replayed, or when it did not land', () => {
-    const pending = markPending(freshProgress(0), 0, 1, 'fleet.x.v1');
+    const pending = markPending(freshProgress(0), 0, {
+      at: 1,
+      topic: 'fleet.x.v1',
+      partition: 0,
+      until: 2,
+    });
     expect(markReplayed(pending, 0)).toEqual({ next: 1, done: [], pending: undefined });
     expect(clearPending(pending).pending).toBeUndefined();
   });
@@ -67,6 +100,9 @@ describe('replay progress', () => {
     expect(() => decodeProgress(3, '{"v":2,"done":""}', 0)).toThrow(/unknown format/);
     expect(() => decodeProgress(3, '{"v":1,"done":"9-4"}', 0)).toThrow(/malformed range/);
     expect(() => decodeProgress(3, '{"v":1,"done":"","pending":{"o":"x"}}', 0)).toThrow(/pending/);
+    expect(() =>
+      decodeProgress(3, '{"v":1,"done":"","pending":{"o":3,"at":1,"t":"fleet.x.v1","p":"0"}}', 0),
+    ).toThrow(/pending/);
   });
 
   it('knows when the metadata would outgrow the broker limit', () => {

@@ -19,10 +19,20 @@ export interface ReplayProgress {
 export interface PendingReplay {
   /** DLQ offset of the record being sent. */
   offset: number;
-  /** When the send started (ms since epoch): the original topic is searched from a little before. */
+  /** When the send started (ms since epoch); also the replayed record's timestamp. */
   at: number;
   /** Where it was sent. */
   topic: string;
+  /**
+   * The partition it was sent to; undefined when the key picked one (the topic has fewer
+   * partitions than the one it came from) or in progress written before this was recorded.
+   */
+  partition: number | undefined;
+  /**
+   * Latest time (ms since epoch) the send could still have been appended: past this the producer
+   * gave up on it. Undefined in progress written before this was recorded.
+   */
+  until: number | undefined;
 }
 
 /** Kafka's default offset.metadata.max.bytes is 4096; stay well below it. */
@@ -63,11 +73,10 @@ export function decodeProgress(
   if (parsed.v !== 1 || typeof parsed.done !== 'string') {
     throw new ReplayProgressError(`replay progress metadata has an unknown format: ${text.slice(0, 100)}`);
   }
-  const pending = parsed.pending as { o?: unknown; at?: unknown; t?: unknown } | undefined;
-  if (
-    pending !== undefined &&
-    !(Number.isSafeInteger(pending.o) && Number.isSafeInteger(pending.at) && typeof pending.t === 'string')
-  ) {
+  const pending = parsed.pending as
+    | { o?: unknown; at?: unknown; t?: unknown; p?: unknown; u?: unknown }
+    | undefined;
+  if (pending !== undefined && !isWellFormedPending(pending)) {
     throw new ReplayProgressError(
       `replay progress metadata has a malformed pending send: ${text.slice(0, 100)}`,
     );
@@ -77,21 +86,50 @@ export function decodeProgress(
       next: committed,
       done: decodeRanges(parsed.done),
       pending: pending
-        ? { offset: pending.o as number, at: pending.at as number, topic: pending.t as string }
+        ? {
+            offset: pending.o as number,
+            at: pending.at as number,
+            topic: pending.t as string,
+            partition: pending.p as number | undefined,
+            until: pending.u as number | undefined,
+          }
         : undefined,
     },
     logStart,
   );
 }
 
+/** The stored form of a pending send; `p` and `u` are optional so that older progress still reads. */
+interface StoredPending {
+  o: number;
+  at: number;
+  t: string;
+  p?: number;
+  u?: number;
+}
+
+function isWellFormedPending(pending: Record<string, unknown>): boolean {
+  const optionalInteger = (value: unknown) => value === undefined || Number.isSafeInteger(value);
+  return (
+    Number.isSafeInteger(pending.o) &&
+    Number.isSafeInteger(pending.at) &&
+    typeof pending.t === 'string' &&
+    optionalInteger(pending.p) &&
+    optionalInteger(pending.u)
+  );
+}
+
 /** The committed offset and metadata that store `progress`. */
 export function encodeProgress(progress: ReplayProgress): { offset: number; metadata: string } {
-  const body: { v: 1; done: string; pending?: { o: number; at: number; t: string } } = {
+  const body: { v: 1; done: string; pending?: StoredPending } = {
     v: 1,
     done: encodeRanges(progress.done),
   };
-  if (progress.pending) {
-    body.pending = { o: progress.pending.offset, at: progress.pending.at, t: progress.pending.topic };
+  const pending = progress.pending;
+  if (pending) {
+    body.pending = { o: pending.offset, at: pending.at, t: pending.topic };
+    if (pending.partition !== undefined) body.pending.p = pending.partition;
+    if (pending.until !== undefined) body.pending.u = pending.until;
   }
   return { offset: progress.next, metadata: JSON.stringify(body) };
 }
@@ -114,14 +152,13 @@ export function markReplayed(progress: ReplayProgress, offset: number): ReplayPr
   return normalize({ next: progress.next, done, pending }, progress.next);
 }
 
-/** Records that a send of `offset` to `topic` starts at `at`. */
+/** Records that a send of the record at `offset` starts (where to, when, and by when it lands or fails). */
 export function markPending(
   progress: ReplayProgress,
   offset: number,
-  at: number,
-  topic: string,
+  send: Omit<PendingReplay, 'offset'>,
 ): ReplayProgress {
-  return { ...progress, pending: { offset, at, topic } };
+  return { ...progress, pending: { offset, ...send } };
 }
 
 /** Clears a pending send that did not land (the record is still to be replayed). */
