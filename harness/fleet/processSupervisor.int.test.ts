@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,7 +42,10 @@ function supervise(specs: FleetProcess[], onGaveUp?: (name: string) => void): Pr
   return supervisor;
 }
 
-const startedPids = () => readdirSync(pidDir).map(Number);
+const startedPids = () =>
+  readdirSync(pidDir)
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
 
 describe('ProcessSupervisor', () => {
   it('starts nothing more once stopped during start(), and leaves nothing running', async () => {
@@ -82,9 +85,13 @@ describe('ProcessSupervisor', () => {
 
   it('tells its owner when it gave up on a process after the start', async () => {
     const gaveUp: string[] = [];
-    const supervisor = supervise(await children(1, { CRASH_AFTER_MS: '100' }), (name) => gaveUp.push(name));
+    const crashMarker = path.join(pidDir, 'crash-now');
+    const supervisor = supervise(await children(1, { CRASH_WHEN_FILE: crashMarker }), (name) =>
+      gaveUp.push(name),
+    );
     await supervisor.start(10_000);
-    // Five restarts, two seconds apart.
+    // From now on the child and every restart of it crash at once: five restarts, two seconds apart.
+    writeFileSync(crashMarker, '');
     const deadline = Date.now() + 30_000;
     while (gaveUp.length === 0 && Date.now() < deadline) await sleep(100);
     expect(gaveUp).toEqual(['child-0']);
