@@ -210,6 +210,8 @@ export class ConsumerEngine<V = unknown> {
   private rebalanceChain: Promise<void> = Promise.resolve();
   private lastPollAt = 0;
   private joinedGroup = false;
+  /** The client's group coordinator connection is up (statistics): a member the group may give nothing. */
+  private coordinatorUp = false;
   private operatorPaused = false;
   private readonly abort = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
@@ -250,6 +252,7 @@ export class ConsumerEngine<V = unknown> {
     consumer.on('event.error', (error) =>
       this.logger.warn({ err: error.message, code: error.code }, 'kafka client error'),
     );
+    consumer.on('event.stats', (stats: { message: string }) => this.onClientStats(stats.message));
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(error) : resolve()));
     }).catch((error: LibrdKafkaError) => {
@@ -312,10 +315,18 @@ export class ConsumerEngine<V = unknown> {
     return { ok: true };
   }
 
-  /** True once the group assigned this member (possibly nothing) and no DLQ cap holds it: the /readyz answer. */
+  /**
+   * True once this member is in its group and no DLQ cap holds it: the /readyz answer. In the
+   * group means assigned something, or — a replica beyond the partition count — connected to the
+   * group's coordinator with nothing assigned: librdkafka's KIP-848 client announces no empty
+   * assignment, so such a member would otherwise never be ready and a rollout at full scale would
+   * never finish.
+   */
   readiness(): { ok: boolean; reason?: string } {
     if (this.lifecycle !== 'running') return { ok: false, reason: `consumer ${this.lifecycle}` };
-    if (!this.joinedGroup) return { ok: false, reason: 'not yet assigned by the consumer group' };
+    if (!this.joinedGroup && !this.coordinatorUp) {
+      return { ok: false, reason: 'not yet a member of the consumer group' };
+    }
     const degraded = this.deps.dlqGate?.degradedReason();
     if (degraded) return { ok: false, reason: degraded };
     return { ok: true };
@@ -366,6 +377,8 @@ export class ConsumerEngine<V = unknown> {
       'fetch.wait.max.ms': 50,
       'queued.max.messages.kbytes': 8192,
       'fetch.max.bytes': 16777216,
+      // For readiness: a member with nothing assigned is seen in the group by its coordinator state.
+      'statistics.interval.ms': 5000,
       ...(this.deps.kafkaConfig ?? {}),
       'group.id': this.worker.groupId,
       'enable.auto.commit': false,
@@ -386,6 +399,15 @@ export class ConsumerEngine<V = unknown> {
       base['heartbeat.interval.ms'] = Math.floor(this.options.sessionTimeoutMs / 4);
     }
     return base;
+  }
+
+  // librdkafka's statistics (every statistics.interval.ms): only the group coordinator's state is read.
+  private onClientStats(json: string): void {
+    try {
+      this.coordinatorUp = (JSON.parse(json) as { cgrp?: { state?: string } }).cgrp?.state === 'up';
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'unreadable kafka client statistics');
+    }
   }
 
   private async pollLoop(): Promise<void> {

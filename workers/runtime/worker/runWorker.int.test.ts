@@ -413,6 +413,22 @@ describe('worker runtime (real Kafka, registry, Redis)', () => {
     expect(a.engine.readiness().reason).not.toMatch(new RegExp(`\\[${1 - kept}\\]`));
   });
 
+  it('a replica beyond the partition count is ready with nothing assigned (a rollout at full scale finishes)', async () => {
+    const topic = await avroTopic('rt-idle-replica', 1);
+    const replica = replicaSet('idle-replica', topic, {});
+    const first = await replica();
+    await waitUntil(
+      () => first.engine.snapshot().length === 1,
+      30_000,
+      'the first replica to own the partition',
+    );
+    const idle = await replica();
+    await waitUntil(() => idle.engine.readiness().ok, 30_000, 'the replica with nothing to do to be ready');
+    expect(idle.engine.snapshot()).toHaveLength(0);
+    const ready = await fetch(`http://127.0.0.1:${idle.healthPort}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+
   it('two replicas share the per-minute DLQ rate cap through Redis', async () => {
     const topic = await avroTopic('rt-rate', 4);
     await producePoison(topic, 60, 4);
