@@ -68,4 +68,14 @@ describe('topics CLI (no cluster needed)', () => {
     expect(result.status).toBe(1);
     expect(result.err).toContain('TOPICS_TIMEOUT_MS="soon": expected an integer between 1000 and 600000');
   });
+
+  it('refuses to use the local profile by default against a cluster not on this machine', async () => {
+    const remote = { KAFKA_BOOTSTRAP_SERVERS: 'kafka-0.prod.internal:9092,kafka-1.prod.internal:9092' };
+    const result = await run(['apply'], remote);
+    expect(result.status).toBe(1);
+    expect(result.err).toContain(
+      'is not the local stack: name the profile (--profile production, or TOPICS_PROFILE)',
+    );
+    expect(result.out).toBe('');
+  });
 });

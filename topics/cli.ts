@@ -19,12 +19,15 @@ const usage = `usage: npm run -s topics -- <plan|apply> [--catalog FILE] [--prof
   apply   create missing topics (and DLQs), raise partition counts, align configs; idempotent
 
   --catalog FILE        catalog to use (TOPICS_CATALOG, default topics/catalog.yaml)
-  --profile NAME        catalog profile (TOPICS_PROFILE, default local)
+  --profile NAME        catalog profile (TOPICS_PROFILE, default local — required against a cluster
+                        that is not on this machine)
   --name-prefix PREFIX  prepend PREFIX to every topic name (isolated test runs)
 
 exit status: 0 done, nothing refused; 2 done, but some differences were refused (shrinking
-partitions, changing replication, deleting topics missing from the catalog): a human must act;
-1 error (bad catalog or configuration, cluster unreachable, an action failed).`;
+partitions, changing replication — then nothing else of that topic changes either — lowering
+min.insync.replicas, deleting topics missing from the catalog): a human must act; 1 error (bad
+catalog or configuration, no profile named for a remote cluster, cluster unreachable, an action
+failed).`;
 
 /** Where the CLI writes; injectable so tests can read its output. */
 export interface CliIo {
@@ -56,6 +59,18 @@ export async function runTopicsCli(
     const catalogFile = values.catalog ? path.resolve(values.catalog) : config.catalogFile;
     const catalog = loadTopicCatalog(catalogFile);
     const profile = values.profile ?? config.profile;
+    // The default profile fits the single local broker only: against any other cluster its
+    // replication and min.insync.replicas would be a production topic's downgrade.
+    if (
+      values.profile === undefined &&
+      io.env.TOPICS_PROFILE === undefined &&
+      !isLoopback(config.kafkaBootstrap)
+    ) {
+      io.err(
+        `topics ${command}: ${config.kafkaBootstrap} is not the local stack: name the profile (--profile production, or TOPICS_PROFILE)`,
+      );
+      return 1;
+    }
     const options = { config, profile, namePrefix: values['name-prefix'] ?? '' };
     const overrides = catalog.profiles[profile];
     if (!overrides) throw new UnknownProfileError(profile, Object.keys(catalog.profiles));
@@ -89,6 +104,13 @@ export async function runTopicsCli(
     );
     return 1;
   }
+}
+
+/** Whether every bootstrap server is on this machine (the local stack). */
+function isLoopback(bootstrap: string): boolean {
+  return bootstrap
+    .split(',')
+    .every((server) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(server.trim()));
 }
 
 function parseCommandLine(argv: readonly string[]) {

@@ -157,25 +157,40 @@ describe('planTopics', () => {
     ]);
   });
 
-  it('refuses a min.insync.replicas above the replicas the topic really has, while still flagging the replication', () => {
-    const production = desired('fleet.a.b.v1', {
-      replicationFactor: 3,
+  it('refuses a min.insync.replicas above the replicas the topic really has', () => {
+    const tooMany = desired('fleet.a.b.v1', {
       configs: { 'cleanup.policy': 'delete', 'min.insync.replicas': '2', 'retention.ms': '604800000' },
     });
-    const plan = planTopics([production], [observedLike(desired('fleet.a.b.v1'))], scope);
+    const plan = planTopics([tooMany], [observedLike(desired('fleet.a.b.v1'))], scope);
     expect(plan.actions).toEqual([]);
-    expect(plan.refusals.map((r) => r.kind)).toEqual(['change-replication-factor', 'alter-config']);
-    expect(plan.refusals[1]).toMatchObject({ config: 'min.insync.replicas', from: '1', to: '2' });
+    expect(plan.refusals).toEqual([
+      expect.objectContaining({ kind: 'alter-config', config: 'min.insync.replicas', from: '1', to: '2' }),
+    ]);
   });
 
-  it('lowers min.insync.replicas when the catalog asks for less', () => {
+  it('refuses to lower min.insync.replicas: fewer replicas would acknowledge acks=all writes', () => {
     const observed = observedLike(commands, {
       configs: { ...commands.configs, 'min.insync.replicas': '2' },
       replicationFactor: 1,
     });
-    expect(planTopics([commands], [observed], scope).actions).toEqual([
-      { kind: 'alter-config', topic: commands.name, config: 'min.insync.replicas', from: '2', to: '1' },
+    const plan = planTopics([commands], [observed], scope);
+    expect(plan.actions).toEqual([]);
+    expect(plan.refusals).toEqual([
+      expect.objectContaining({ kind: 'alter-config', config: 'min.insync.replicas', from: '2', to: '1' }),
     ]);
+  });
+
+  it("changes nothing on a topic whose replication factor is not the profile's (the local profile against production)", () => {
+    const production = observedLike(commands, {
+      replicationFactor: 3,
+      configs: { ...commands.configs, 'min.insync.replicas': '2', 'retention.ms': '1' },
+    });
+    const plan = planTopics([commands], [production], scope);
+    expect(plan.actions).toEqual([]);
+    expect(plan.refusals).toEqual([
+      expect.objectContaining({ kind: 'change-replication-factor', from: '3', to: '1' }),
+    ]);
+    expect(plan.refusals[0]?.reason).toMatch(/--profile/);
   });
 
   it('reports fleet topics missing from the catalog instead of deleting them, sorted by name', () => {

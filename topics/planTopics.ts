@@ -48,8 +48,9 @@ export interface PlanScope {
 /**
  * Diffs the desired topics against the observed cluster (pure: no I/O). Creates what is missing,
  * raises partition counts and aligns managed configs; refuses what Kafka cannot undo or what
- * could lose data or block writes: fewer partitions, another replication factor, deleting topics,
- * and a min.insync.replicas above the topic's actual replication factor.
+ * could lose data or block writes: fewer partitions, deleting topics, a min.insync.replicas above
+ * the topic's actual replication factor or below its current one, and every change of a topic
+ * whose replication factor is not the profile's (the wrong --profile for this cluster).
  */
 export function planTopics(
   desired: readonly DesiredTopic[],
@@ -75,6 +76,21 @@ export function planTopics(
     }
     const before = actions.length + refusals.length;
 
+    // Another replication factor than the catalog's profile says is, in practice, the wrong
+    // profile for this cluster (the local one against production): nothing of it may be applied
+    // to the topic, least of all its min.insync.replicas.
+    if (want.replicationFactor !== have.replicationFactor) {
+      refusals.push({
+        kind: 'change-replication-factor',
+        topic: want.name,
+        from: String(have.replicationFactor),
+        to: String(want.replicationFactor),
+        reason:
+          'needs a partition reassignment (kafka-reassign-partitions) planned by an operator; nothing else of this topic is changed either — is this the right --profile for this cluster?',
+      });
+      continue;
+    }
+
     if (want.partitions > have.partitions) {
       actions.push({ kind: 'add-partitions', topic: want.name, from: have.partitions, to: want.partitions });
     } else if (want.partitions < have.partitions) {
@@ -85,16 +101,6 @@ export function planTopics(
         to: String(want.partitions),
         reason:
           'Kafka cannot remove partitions; keep the catalog at the current count, or create a new topic version and migrate',
-      });
-    }
-
-    if (want.replicationFactor !== have.replicationFactor) {
-      refusals.push({
-        kind: 'change-replication-factor',
-        topic: want.name,
-        from: String(have.replicationFactor),
-        to: String(want.replicationFactor),
-        reason: 'needs a partition reassignment (kafka-reassign-partitions) planned by an operator',
       });
     }
 
@@ -110,6 +116,18 @@ export function planTopics(
           from,
           to,
           reason: `the topic has ${have.replicationFactor} replica(s), so acks=all writes would all fail`,
+        });
+        continue;
+      }
+      if (config === 'min.insync.replicas' && from !== null && Number(to) < Number(from)) {
+        refusals.push({
+          kind: 'alter-config',
+          topic: want.name,
+          config,
+          from,
+          to,
+          reason:
+            'fewer in-sync replicas would acknowledge acks=all writes: one broker lost could lose them. Lower it by hand (kafka-configs) if that is really meant',
         });
         continue;
       }
