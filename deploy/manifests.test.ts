@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { shippedPartitions } from '../topics/loadCatalog.ts';
+import { workerNodeOptions, workerProcessEnv } from '../workers/runtime/worker/workerNodeOptions.ts';
 import {
   deploymentV1,
   horizontalPodAutoscalerV2,
@@ -237,6 +238,18 @@ describe.each(workerDeployments)('worker Deployment $file', ({ file, entry, port
       METRICS_PORT: String(port),
     });
     expect(worker.spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(port));
+  });
+
+  it('runs Node with the V8 and allocator settings the memory bound (P6) was measured with', () => {
+    const values = Object.fromEntries(env.map((e) => [e.name, e.value]));
+    const measured = workerProcessEnv({});
+    expect(values.NODE_OPTIONS).toBe(workerNodeOptions);
+    expect(values.MALLOC_ARENA_MAX).toBe(measured.MALLOC_ARENA_MAX);
+    // The old space fits the container's memory limit with room for buffers and native memory.
+    const limit = container?.resources?.limits?.memory ?? '';
+    const limitMiB = Number(/^(\d+)Mi$/.exec(limit)?.[1]);
+    const oldSpaceMiB = Number(/--max-old-space-size=(\d+)/.exec(workerNodeOptions)?.[1]);
+    expect(oldSpaceMiB).toBeLessThan(limitMiB / 2);
   });
 
   it('drains within the grace period and takes its credential from a Secret, never a literal', () => {

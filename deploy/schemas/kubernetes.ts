@@ -286,6 +286,12 @@ const container = z.looseObject({
     .optional(),
   readinessProbe: probe.optional(),
   livenessProbe: probe.optional(),
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+      limits: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+    })
+    .optional(),
 });
 
 export const deploymentV1 = z.strictObject({

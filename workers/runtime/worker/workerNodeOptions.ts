@@ -4,7 +4,7 @@
  * reserving a large young generation and old space it rarely needs; with a 4 MiB semi-space
  * and a 192 MiB old-space ceiling it stays flat near 170 MiB at the same or better throughput.
  * MALLOC_ARENA_MAX=2 keeps glibc from giving each librdkafka/libuv thread its own 64 MiB arena.
- * `npm start` applies them; container images should set the same (deploy/).
+ * `npm start` applies them; the Deployments in deploy/base set the same (deploy/manifests.test.ts).
  */
 export const workerNodeOptions = '--max-semi-space-size=4 --max-old-space-size=192';
 
