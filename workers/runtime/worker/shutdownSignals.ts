@@ -72,6 +72,9 @@ export function stopOnSignals(graceful: GracefulStop): void {
  */
 export function forceExit(logger: Logger, fields: Record<string, unknown>, message: string): never {
   logger.error(fields, message);
+  // As PID 1 of a container (exec-form `command: ["node", …]`) the kernel drops signals a process
+  // sends itself, SIGKILL included; abort() ends in a fault the kernel delivers even to PID 1.
+  if (process.pid === 1) process.abort();
   process.kill(process.pid, 'SIGKILL');
   // SIGKILL is delivered before kill() returns to a single-threaded caller; this is for the type.
   throw new Error('unreachable: SIGKILL did not end the process');
