@@ -3,6 +3,13 @@ export interface AutoscaleInputs {
   /** Members of the group now (describeGroups). */
   currentReplicas: number;
   /**
+   * What to hold while no capacity is known: the signal already published (default
+   * currentReplicas). Not the member count of the moment: during a rollout it includes the surge
+   * pod and pods still draining, and an autoscaler following it would make the extra replica real,
+   * a ratchet nothing without a capacity figure would ever undo.
+   */
+  heldReplicas?: number;
+  /**
    * Members that own at least one partition that counts (default currentReplicas): the measured
    * throughput is theirs alone, so a member holding only STALL partitions does not dilute it.
    */
@@ -51,7 +58,7 @@ export interface AutoscaleDecision {
  * backlog never drains, yet that rule would hold steady). Capacity is measured (consumeRate / n)
  * only while the backlog keeps every replica busy; otherwise the last busy measurement is used,
  * which is what lets the signal go below the current count. Without any capacity figure the
- * signal holds the current count: it never invents a number. Always within [1, partitionCount].
+ * signal holds what it said before (the current count at first): it never invents a number. Always within [1, partitionCount].
  */
 export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
   const n = inputs.currentReplicas;
@@ -71,7 +78,13 @@ export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
   const capacityUsed = measuredCapacity ?? inputs.learnedCapacity;
   const cap = (replicas: number) => Math.min(Math.max(1, inputs.partitionCount), Math.max(1, replicas));
   if (capacityUsed === undefined || capacityUsed <= 0) {
-    return { desired: cap(n), drainSeconds, measuredCapacity, capacityUsed, reason: 'hold-unknown-capacity' };
+    return {
+      desired: cap(inputs.heldReplicas ?? n),
+      drainSeconds,
+      measuredCapacity,
+      capacityUsed,
+      reason: 'hold-unknown-capacity',
+    };
   }
   const need = (inputs.produceRate + inputs.lag / inputs.targetDrainSeconds) / capacityUsed;
   if (n > 0 && Math.abs(need / n - 1) <= inputs.tolerance) {

@@ -155,6 +155,27 @@ describe('LagTracker', () => {
     expect(poll(3).capacityPerReplica).toBe(40);
   });
 
+  it('holds its signal through a rollout while no capacity is known: the surge pod is not made real', () => {
+    const cluster = new FakeCluster({ partitions: 12 });
+    const tracker = new LagTracker(testTrackerSettings({ statusWindow: 3, scaleWindow: 2 }));
+    // A quiet group (caught up: no busy backlog, so no capacity is ever measured) of 3 replicas.
+    cluster.members = 3;
+    const poll = () => {
+      for (let p = 0; p < 12; p++) {
+        cluster.logEnd[p] = (cluster.logEnd[p] ?? 0) + 1;
+        cluster.committed[p] = cluster.logEnd[p];
+      }
+      return tracker.observe(cluster.sample()).groups[0]!.autoscale;
+    };
+    for (let i = 0; i < 4; i++) poll();
+    expect(poll()).toMatchObject({ desiredReplicas: 3, reason: 'hold-unknown-capacity' });
+    // A rolling update: a surge pod joins, old ones drain; 4 members for a while.
+    cluster.members = 4;
+    const during = [poll(), poll(), poll()].map((a) => a.desiredReplicas);
+    cluster.members = 3;
+    expect([...during, poll().desiredReplicas]).toEqual([3, 3, 3, 3]);
+  });
+
   it('divides the measured throughput among the members that own partitions that count, not a STALL owner', () => {
     const cluster = new FakeCluster({ partitions: 3 });
     const tracker = new LagTracker(testTrackerSettings({ statusWindow: 4, targetDrainSeconds: 5 }));

@@ -318,6 +318,7 @@ export class LagTracker {
     const countedKeys = new Set(counted.map((p) => partitionKey(p.topic, p.partition)));
     const decision = recommendReplicas({
       currentReplicas: members,
+      heldReplicas: state.smoothing.current,
       // Unknown assignments: every member is taken to share the work, as before they were known.
       activeReplicas:
         observation.assignments?.filter((owned) => [...owned].some((key) => countedKeys.has(key))).length ??
