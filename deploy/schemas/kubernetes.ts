@@ -8,8 +8,13 @@ import { z } from 'zod';
  *   AdvancedConfig) and its webhook rules (fallback needs AverageValue triggers; min ≤ max);
  * - Kubernetes API `autoscaling/v2` (HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
  *   HPAScalingRules: periodSeconds 1…1800, stabilizationWindowSeconds 0…3600);
- * - `apps/v1` Deployment (the fields we set);
- * - prometheus-adapter's `externalRules` config.
+ * - `apps/v1` Deployment (the fields we set, including topologySpreadConstraints and lifecycle
+ *   hooks), `v1` Service and `policy/v1` PodDisruptionBudget (only one of minAvailable and
+ *   maxUnavailable; minDomains only with DoNotSchedule);
+ * - prometheus-operator's `monitoring.coreos.com/v1` PodMonitor CRD (podMetricsEndpoints,
+ *   RelabelConfig, Duration pattern);
+ * - prometheus-adapter's `externalRules` config, and the prometheus-community Helm chart's values
+ *   that carry it.
  * Objects we model completely are strict, so a misspelt field fails instead of being ignored.
  */
 
@@ -258,6 +263,19 @@ const probe = z.looseObject({
   timeoutSeconds: int32.min(1).optional(),
 });
 
+/** A lifecycle hook: exactly one action. `sleep` (Kubernetes ≥ 1.30) needs no binary in the image. */
+const lifecycleHandler = z
+  .strictObject({
+    exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+    httpGet: z
+      .looseObject({ path: z.string().startsWith('/'), port: z.union([z.int(), dnsLabel.max(15)]) })
+      .optional(),
+    sleep: z.strictObject({ seconds: z.int().min(1) }).optional(),
+  })
+  .refine((h) => [h.exec, h.httpGet, h.sleep].filter((a) => a !== undefined).length === 1, {
+    message: 'a lifecycle handler sets exactly one of exec, httpGet and sleep',
+  });
+
 const container = z.looseObject({
   name: dnsLabel,
   image: z.string().min(1),
@@ -286,6 +304,9 @@ const container = z.looseObject({
     .optional(),
   readinessProbe: probe.optional(),
   livenessProbe: probe.optional(),
+  lifecycle: z
+    .strictObject({ preStop: lifecycleHandler.optional(), postStart: lifecycleHandler.optional() })
+    .optional(),
   resources: z
     .strictObject({
       requests: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
@@ -293,6 +314,33 @@ const container = z.looseObject({
     })
     .optional(),
 });
+
+export const topologySpreadConstraint = z
+  .strictObject({
+    maxSkew: int32.min(1),
+    topologyKey: z.string().min(1),
+    whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']),
+    labelSelector: labelSelector.optional(),
+    matchLabelKeys: z.array(z.string().min(1)).optional(),
+    minDomains: int32.min(1).optional(),
+    nodeAffinityPolicy: z.enum(['Honor', 'Ignore']).optional(),
+    nodeTaintsPolicy: z.enum(['Honor', 'Ignore']).optional(),
+  })
+  .refine((c) => c.minDomains === undefined || c.whenUnsatisfiable === 'DoNotSchedule', {
+    message: 'minDomains is only allowed with whenUnsatisfiable: DoNotSchedule',
+  });
+
+/** Whether a label selector selects an object with these labels (matchLabels and matchExpressions ANDed). */
+export function selects(selector: z.infer<typeof labelSelector>, labels: Record<string, string>): boolean {
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  const byExpressions = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    const value = labels[key];
+    if (operator === 'In') return value !== undefined && values.includes(value);
+    if (operator === 'NotIn') return value === undefined || !values.includes(value);
+    return operator === 'Exists' ? value !== undefined : value === undefined;
+  });
+  return byLabels && byExpressions;
+}
 
 export const deploymentV1 = z.strictObject({
   apiVersion: z.literal('apps/v1'),
@@ -307,6 +355,7 @@ export const deploymentV1 = z.strictObject({
         spec: z.looseObject({
           containers: z.array(container).min(1),
           terminationGracePeriodSeconds: z.int().min(0).optional(),
+          topologySpreadConstraints: z.array(topologySpreadConstraint).optional(),
         }),
       }),
     })
@@ -316,32 +365,173 @@ export const deploymentV1 = z.strictObject({
           ([key, value]) => s.template.metadata.labels[key] === value,
         ),
       { message: 'the selector must match the pod template labels' },
+    )
+    .refine(
+      (s) =>
+        (s.template.spec.topologySpreadConstraints ?? []).every(
+          (c) => c.labelSelector !== undefined && selects(c.labelSelector, s.template.metadata.labels),
+        ),
+      { message: "a topology spread constraint's labelSelector must select the Deployment's own pods" },
     ),
+});
+
+// ---- v1 Service and policy/v1 PodDisruptionBudget ----------------------------------------------
+
+const intOrString = z.union([z.int().min(0), z.string().regex(/^(\d+%?)$/, 'an integer or a percentage')]);
+
+export const serviceV1 = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Service'),
+  metadata: objectMeta,
+  spec: z
+    .strictObject({
+      type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
+      selector: stringMap,
+      ports: z
+        .array(
+          z.strictObject({
+            name: dnsLabel.optional(),
+            port: z.int().min(1).max(65535),
+            targetPort: z.union([z.int().min(1).max(65535), dnsLabel.max(15)]).optional(),
+            protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+            appProtocol: z.string().min(1).optional(),
+          }),
+        )
+        .min(1),
+      sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
+      internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+    })
+    .refine((s) => s.ports.length === 1 || s.ports.every((p) => p.name !== undefined), {
+      message: 'every port of a multi-port Service needs a name',
+    }),
+});
+
+export const podDisruptionBudgetV1 = z.strictObject({
+  apiVersion: z.literal('policy/v1'),
+  kind: z.literal('PodDisruptionBudget'),
+  metadata: objectMeta,
+  spec: z
+    .strictObject({
+      selector: labelSelector,
+      minAvailable: intOrString.optional(),
+      maxUnavailable: intOrString.optional(),
+      unhealthyPodEvictionPolicy: z.enum(['IfHealthyBudget', 'AlwaysAllow']).optional(),
+    })
+    .refine((s) => (s.minAvailable === undefined) !== (s.maxUnavailable === undefined), {
+      message: 'set exactly one of minAvailable and maxUnavailable',
+    }),
+});
+
+// ---- monitoring.coreos.com/v1 PodMonitor (prometheus-operator) ------------------------------------
+
+/** The operator's Duration pattern (e.g. "30s", "1m30s"). */
+const promDuration = z
+  .string()
+  .regex(
+    /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/,
+    'not a duration',
+  );
+
+const relabelActions = [
+  'replace',
+  'keep',
+  'drop',
+  'hashmod',
+  'labelmap',
+  'labeldrop',
+  'labelkeep',
+  'lowercase',
+  'uppercase',
+  'keepequal',
+  'dropequal',
+] as const;
+
+export const relabelConfig = z
+  .strictObject({
+    sourceLabels: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'not a label name')).optional(),
+    separator: z.string().optional(),
+    targetLabel: z.string().min(1).optional(),
+    regex: z.string().optional(),
+    modulus: z.int().min(1).optional(),
+    replacement: z.string().optional(),
+    action: z
+      .enum([...relabelActions, ...relabelActions.map((a) => a.charAt(0).toUpperCase() + a.slice(1))])
+      .optional(),
+  })
+  .refine(
+    (r) =>
+      !['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'].includes(
+        (r.action ?? 'replace').toLowerCase(),
+      ) || r.targetLabel !== undefined,
+    { message: 'this relabel action needs a targetLabel' },
+  );
+
+export const podMonitorV1 = z.strictObject({
+  apiVersion: z.literal('monitoring.coreos.com/v1'),
+  kind: z.literal('PodMonitor'),
+  metadata: objectMeta,
+  spec: z.strictObject({
+    selector: labelSelector,
+    namespaceSelector: z
+      .strictObject({ any: z.boolean().optional(), matchNames: z.array(dnsLabel).optional() })
+      .optional(),
+    jobLabel: z.string().optional(),
+    podTargetLabels: z.array(z.string()).optional(),
+    podMetricsEndpoints: z
+      .array(
+        z
+          .strictObject({
+            port: dnsLabel.max(15).optional(),
+            portNumber: z.int().min(1).max(65535).optional(),
+            path: z.string().startsWith('/').optional(),
+            scheme: z.enum(['http', 'https']).optional(),
+            interval: promDuration.optional(),
+            scrapeTimeout: promDuration.optional(),
+            honorLabels: z.boolean().optional(),
+            relabelings: z.array(relabelConfig).optional(),
+            metricRelabelings: z.array(relabelConfig).optional(),
+          })
+          .refine((e) => e.port !== undefined || e.portNumber !== undefined, {
+            message: 'an endpoint names its port (port) or gives its number (portNumber)',
+          }),
+      )
+      .min(1),
+  }),
 });
 
 // ---- prometheus-adapter ---------------------------------------------------------------------------
 
+const prometheusAdapterExternalRuleList = z
+  .array(
+    z.strictObject({
+      seriesQuery: z.string().min(1),
+      seriesFilters: z.array(z.looseObject({})).optional(),
+      resources: z
+        .strictObject({
+          namespaced: z.boolean().optional(),
+          template: z.string().optional(),
+          overrides: z
+            .record(z.string(), z.strictObject({ group: z.string().optional(), resource: z.string().min(1) }))
+            .optional(),
+        })
+        .optional(),
+      name: z.strictObject({ matches: z.string().min(1), as: z.string().optional() }).optional(),
+      metricsQuery: z.string().includes('<<.Series>>'),
+    }),
+  )
+  .min(1);
+
+/** prometheus-adapter's own config.yaml (`--config`). */
 export const prometheusAdapterExternalRules = z.strictObject({
-  externalRules: z
-    .array(
-      z.strictObject({
-        seriesQuery: z.string().min(1),
-        seriesFilters: z.array(z.looseObject({})).optional(),
-        resources: z
-          .strictObject({
-            namespaced: z.boolean().optional(),
-            template: z.string().optional(),
-            overrides: z
-              .record(
-                z.string(),
-                z.strictObject({ group: z.string().optional(), resource: z.string().min(1) }),
-              )
-              .optional(),
-          })
-          .optional(),
-        name: z.strictObject({ matches: z.string().min(1), as: z.string().optional() }).optional(),
-        metricsQuery: z.string().includes('<<.Series>>'),
-      }),
-    )
-    .min(1),
+  externalRules: prometheusAdapterExternalRuleList,
+});
+
+/** Values of the prometheus-community/prometheus-adapter Helm chart (the parts we set). */
+export const prometheusAdapterHelmValues = z.looseObject({
+  prometheus: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    port: z.int().min(1).max(65535),
+    path: z.string().optional(),
+  }),
+  rules: z.looseObject({ external: prometheusAdapterExternalRuleList }),
 });
