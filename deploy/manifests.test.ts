@@ -604,7 +604,8 @@ describe('ingress Deployment and Service', () => {
 
   it('serves the API, probes and metrics on port 8080, bound to the pod network', () => {
     expect(container?.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-    expect(container?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    // A shared outage must not empty the Service: the ingress answers its own 503 with Retry-After.
+    expect(container?.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(values).toMatchObject({ INGRESS_HOST: '0.0.0.0', INGRESS_PORT: '8080', NODE_ENV: 'production' });
   });
