@@ -39,6 +39,17 @@ export interface TopicPlan {
   inSync: readonly string[];
 }
 
+/** Why a min.insync.replicas change from `from` to `to` must not be applied; undefined when it may. */
+function minInsyncRefusal(from: string | null, to: string, replicationFactor: number): string | undefined {
+  if (Number(to) > replicationFactor) {
+    return `the topic has ${replicationFactor} replica(s), so acks=all writes would all fail`;
+  }
+  if (from !== null && Number(to) < Number(from)) {
+    return 'fewer in-sync replicas would acknowledge acks=all writes: one broker lost could lose them. Lower it by hand (kafka-configs) if that is really meant';
+  }
+  return undefined;
+}
+
 /** Which cluster topics the catalog answers for. */
 export interface PlanScope {
   /** Cluster topics under this prefix that the catalog does not list are reported (never deleted). */
@@ -108,27 +119,10 @@ export function planTopics(
       const to = want.configs[config];
       const from = have.configs[config] ?? null;
       if (from !== null && sameConfigValue(config, from, to)) continue;
-      if (config === 'min.insync.replicas' && Number(to) > have.replicationFactor) {
-        refusals.push({
-          kind: 'alter-config',
-          topic: want.name,
-          config,
-          from,
-          to,
-          reason: `the topic has ${have.replicationFactor} replica(s), so acks=all writes would all fail`,
-        });
-        continue;
-      }
-      if (config === 'min.insync.replicas' && from !== null && Number(to) < Number(from)) {
-        refusals.push({
-          kind: 'alter-config',
-          topic: want.name,
-          config,
-          from,
-          to,
-          reason:
-            'fewer in-sync replicas would acknowledge acks=all writes: one broker lost could lose them. Lower it by hand (kafka-configs) if that is really meant',
-        });
+      const refused =
+        config === 'min.insync.replicas' ? minInsyncRefusal(from, to, have.replicationFactor) : undefined;
+      if (refused !== undefined) {
+        refusals.push({ kind: 'alter-config', topic: want.name, config, from, to, reason: refused });
         continue;
       }
       actions.push({ kind: 'alter-config', topic: want.name, config, from, to });
