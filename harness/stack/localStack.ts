@@ -53,29 +53,38 @@ export class LocalStack {
   /**
    * Brings every service up and waits for real health. The data stores are checked first,
    * then the two JVMs start side by side. Returns what happened to each service.
+   * When `signal` aborts (Ctrl-C under `npm start`), it starts nothing more, stops every service
+   * this call started and rejects with the signal's reason: an interrupted start leaves nothing.
    */
-  async up(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
+  async up(signal?: AbortSignal): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
     // One `up` per machine at a time: checkouts share the ports, and two concurrent ups both saw
     // 9092 free and both spawned a broker. The second now waits and finds the first's services.
-    return withMachineLock('fleetstream-stack-up', () => this.upUnlocked(), {
+    return withMachineLock('fleetstream-stack-up', () => this.upUnlocked(signal), {
       onWait: (pid) => this.log(`stack: another stack up (pid ${pid}) is running; waiting for it`),
+      ...(signal ? { signal } : {}),
     });
   }
 
-  private async upUnlocked(): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
+  private async upUnlocked(
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, 'started' | 'already-running' | 'external'>> {
     await this.prepareTools();
     const outcomes = new Map<string, 'started' | 'already-running' | 'external'>();
     const dataStores = this.services.filter((s) => s.name === 'postgres' || s.name === 'redis');
     const others = this.services.filter((s) => !dataStores.includes(s));
     for (const group of [dataStores, others]) {
-      const results = await Promise.allSettled(group.map(async (s) => [s.name, await s.up()] as const));
-      const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failures.length > 0)
-        throw new AggregateError(
-          failures.map((f) => f.reason),
-          failures.map((f) => (f.reason as Error).message).join('; '),
+      if (!signal?.aborted) {
+        const results = await Promise.allSettled(
+          group.map(async (s) => [s.name, await s.up(signal)] as const),
         );
-      for (const r of results) if (r.status === 'fulfilled') outcomes.set(r.value[0], r.value[1]);
+        for (const r of results) if (r.status === 'fulfilled') outcomes.set(r.value[0], r.value[1]);
+        if (!signal?.aborted) throwFailures(results);
+      }
+      if (signal?.aborted) {
+        const started = [...outcomes].filter(([, o]) => o === 'started').map(([name]) => name);
+        await this.down(new Set(started));
+        signal.throwIfAborted();
+      }
     }
     return outcomes;
   }
@@ -93,4 +102,14 @@ export class LocalStack {
   async status(): Promise<ServiceStatus[]> {
     return Promise.all(this.services.map((s) => s.status()));
   }
+}
+
+/** Rejects with every failure of a group's start, in one error. */
+function throwFailures(results: readonly PromiseSettledResult<unknown>[]): void {
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0)
+    throw new AggregateError(
+      failures.map((f) => f.reason),
+      failures.map((f) => (f.reason as Error).message).join('; '),
+    );
 }

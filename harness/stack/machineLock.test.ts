@@ -55,4 +55,24 @@ describe('withMachineLock', () => {
     ).rejects.toThrow(new RegExp(`held by pid ${process.pid}`));
     expect(waitedFor).toEqual([process.pid]);
   });
+
+  it('stops waiting for another holder once its signal aborts', async () => {
+    const directory = tempDir();
+    const lockDir = path.join(directory, 'stack-up.lock');
+    fs.mkdirSync(lockDir);
+    fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+    const controller = new AbortController();
+    let ran = false;
+    const waiting = withMachineLock(
+      'stack-up',
+      async () => {
+        ran = true;
+      },
+      { directory, signal: controller.signal, onWait: () => controller.abort(new Error('Ctrl-C')) },
+    );
+    await expect(waiting).rejects.toThrow('Ctrl-C');
+    expect(ran).toBe(false);
+    // The other holder's lock is left alone.
+    expect(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8')).toBe(String(process.pid));
+  });
 });

@@ -11,6 +11,8 @@ export interface MachineLockOptions {
   timeoutMs?: number;
   /** Told once when the lock is held by another process and this one waits. */
   onWait?: (holderPid: number) => void;
+  /** Gives up waiting (rejecting with its reason) once this aborts. */
+  signal?: AbortSignal;
 }
 
 /** Whether process `pid` exists (signal 0 tests without sending). */
@@ -47,6 +49,7 @@ export async function withMachineLock<T>(
   const deadline = Date.now() + (options.timeoutMs ?? 600_000);
   let told = false;
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       fs.mkdirSync(lockDir);
       fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));

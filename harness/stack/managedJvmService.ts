@@ -43,7 +43,8 @@ export class ManagedProcessService implements StackService {
     }
   }
 
-  async up(): Promise<'started' | 'already-running' | 'external'> {
+  async up(signal?: AbortSignal): Promise<'started' | 'already-running' | 'external'> {
+    signal?.throwIfAborted();
     const record = liveRecord(this.pidFile);
     if (record) {
       const result = await waitUntilHealthy(
@@ -65,6 +66,8 @@ export class ManagedProcessService implements StackService {
     } catch (error) {
       throw new StackServiceError(this.name, `preparation failed: ${(error as Error).message}`, this.logFile);
     }
+    // Interrupted while checking or preparing: a process spawned now would outlive the caller.
+    signal?.throwIfAborted();
     const { command, args, cwd, marker, env } = this.spec.command();
     fs.mkdirSync(this.spec.logDir, { recursive: true });
     fs.appendFileSync(
@@ -84,11 +87,13 @@ export class ManagedProcessService implements StackService {
     const result = await waitUntilHealthy(
       this.spec.probe,
       this.spec.startTimeoutMs,
-      () => !!liveRecord(this.pidFile),
+      () => !signal?.aborted && !!liveRecord(this.pidFile),
     );
-    if (!result.ok) {
+    if (!result.ok || signal?.aborted) {
+      // Detached, the process ignores the terminal's Ctrl-C: an interrupted start must stop it.
       await stopRecorded(this.pidFile, 10_000);
-      throw new StackServiceError(this.name, result.reason, this.logFile);
+      signal?.throwIfAborted();
+      throw new StackServiceError(this.name, result.ok ? 'interrupted' : result.reason, this.logFile);
     }
     return 'started';
   }

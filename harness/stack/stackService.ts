@@ -15,8 +15,12 @@ export interface StackService {
   readonly name: string;
   readonly endpoint: string;
   readonly logFile: string | undefined;
-  /** Makes sure the service answers; returns what was done. Throws StackServiceError on failure. */
-  up(): Promise<'started' | 'already-running' | 'external'>;
+  /**
+   * Makes sure the service answers; returns what was done. Throws StackServiceError on failure.
+   * Once `signal` aborts it starts nothing more, stops what it spawned and rejects (a provider
+   * that cannot interrupt its start may finish it; the caller stops what reports 'started').
+   */
+  up(signal?: AbortSignal): Promise<'started' | 'already-running' | 'external'>;
   /** Stops the service if this stack started it; returns whether anything was stopped. */
   down(): Promise<boolean>;
   status(): Promise<ServiceStatus>;
