@@ -4,13 +4,13 @@
  */
 import pg from 'pg';
 import { deterministicEventId } from '../../workers/reservation-settler/deterministicEventId.ts';
-import { eventReasonOf } from '../../workers/reservation-settler/settlementEvents.ts';
 import type {
   CancellationDecisionRow,
   ConfirmedBooking,
   FinalStatus,
   RecordedDecision,
 } from './bookingChecks.ts';
+import { expectedEventReason } from './expectedEventReasons.ts';
 
 /** A reservation request's decision columns. */
 export interface RequestDecisionColumns {
@@ -65,7 +65,7 @@ export function requestDecision(row: RequestDecisionColumns): RecordedDecision |
     reservationId: row.reservation_id,
     kind,
     ...(kind === 'rejected'
-      ? { rejectedRequest: 'reservation' as const, reason: eventReasonOf(row.decision_reason).reason }
+      ? { rejectedRequest: 'reservation' as const, reason: expectedEventReason(row.decision_reason) }
       : {}),
     ...(row.decision_event_id === null ? { mayBeAbsent: true } : {}),
   };
@@ -79,7 +79,7 @@ export function cancellationDecision(row: CancellationDecisionColumns): Recorded
     reservationId: row.reservation_id,
     kind: row.outcome,
     ...(row.outcome === 'rejected'
-      ? { rejectedRequest: 'cancellation' as const, reason: eventReasonOf(row.reason).reason }
+      ? { rejectedRequest: 'cancellation' as const, reason: expectedEventReason(row.reason) }
       : {}),
   };
 }
