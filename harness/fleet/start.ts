@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
 import { EnvReader } from '../../workers/runtime/config/envReader.ts';
-import { repeatedSignalWindowMs } from '../../workers/runtime/worker/shutdownSignals.ts';
+import { upUnlessInterrupted } from '../stack/interruptibleUp.ts';
 import { LocalStack } from '../stack/localStack.ts';
 import { loadStackConfig, repoRoot } from '../stack/stackConfig.ts';
 import { fleetProcesses, readFleetPorts } from './fleetProcesses.ts';
@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   reader.done();
   console.log('== local stack');
   const stack = await LocalStack.create(config, (line) => console.log(line));
-  const outcomes = await upOrStopOnSignal(stack);
+  const outcomes = await upUnlessInterrupted(stack);
+  // Interrupted: what it started is stopped; a Ctrl-C under `npm start` exits 0, as at any other time.
+  if (!outcomes) process.exit(0);
   const startedHere = new Set([...outcomes].filter(([, o]) => o === 'started').map(([name]) => name));
   for (const [name, outcome] of outcomes) console.log(`${name.padEnd(16)} ${outcome}`);
 
@@ -77,38 +79,6 @@ async function main(): Promise<void> {
 
   Ctrl-C stops the fleet${startedHere.size ? ` and the stack services it started (${[...startedHere].join(', ')})` : ''}.
 `);
-}
-
-/**
- * `stack.up()` with Ctrl-C/SIGTERM handled: the JVMs run detached (the terminal's Ctrl-C does not
- * reach them), so an interrupted start stops what it had started and exits 0 instead of leaving
- * a half-started broker behind. A second signal (after the terminal's duplicate) exits at once.
- */
-async function upOrStopOnSignal(stack: LocalStack): Promise<Awaited<ReturnType<LocalStack['up']>>> {
-  const interrupted = new AbortController();
-  let interruptedAt = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted.signal.aborted) {
-      if (performance.now() - interruptedAt < repeatedSignalWindowMs) return;
-      console.log(`\n${signal} again: exiting; \`npm run stack:down\` stops what was left starting`);
-      process.exit(1);
-    }
-    interruptedAt = performance.now();
-    console.log(`\n== ${signal} while the stack starts: stopping the services this run started`);
-    interrupted.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await stack.up(interrupted.signal);
-  } catch (error) {
-    if (!interrupted.signal.aborted) throw error;
-    console.log('== stack start interrupted; nothing this run started is left running');
-    process.exit(0);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
 }
 
 main().catch((error: unknown) => {

@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../workers/runtime/config/configError.ts';
+import { upUnlessInterrupted } from './interruptibleUp.ts';
 import { LocalStack } from './localStack.ts';
 import { loadStackConfig, stackPaths } from './stackConfig.ts';
 
 const usage = `usage: npm run stack -- <command>
   up                 start (or find) Kafka, the schema registry, PostgreSQL and Redis; wait for health
+                     (Ctrl-C meanwhile stops what it started and exits 1)
   down               stop what \`up\` started (by pid); services it found running are left alone
   status             one line per service: health, who runs it, endpoint, pid, log
   logs [service] [--lines N]   print the last N lines (default 50) of a service's log`;
@@ -22,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const started = Date.now();
-      const outcomes = await stack.up();
+      const outcomes = await upUnlessInterrupted(stack);
+      if (!outcomes) return 1;
       for (const [service, outcome] of outcomes) console.log(`${service.padEnd(16)} ${outcome}`);
       printStatus(await stack.status());
       console.log(`stack (${stack.provider}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
