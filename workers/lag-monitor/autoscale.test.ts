@@ -51,12 +51,40 @@ describe('recommendReplicas', () => {
     expect(decision.desired).toBe(2);
   });
 
-  it('does not measure capacity when the backlog is shallow (replicas were not busy)', () => {
-    const decision = recommendReplicas({ ...base, lag: 50 });
+  it('does not measure capacity when the backlog is shallow, and probes one replica down without a figure', () => {
+    // Keeping up at 2 says 2 suffice, not that 2 are needed: one fewer is tried (the smoothing
+    // paces it); a backlog that builds then keeps the replicas busy and measures the capacity.
+    const decision = recommendReplicas({ ...base, lag: 50, heldReplicas: 2 });
     expect(decision.drainSeconds).toBe(0.5);
     expect(decision.measuredCapacity).toBeUndefined();
-    expect(decision.reason).toBe('hold-unknown-capacity');
-    expect(decision.desired).toBe(2);
+    expect(decision.reason).toBe('probe-down-unknown-capacity');
+    expect(decision.desired).toBe(1);
+    // Nothing published yet (a monitor that just started): the current count first.
+    expect(recommendReplicas({ ...base, lag: 50 })).toMatchObject({
+      desired: 2,
+      reason: 'hold-unknown-capacity',
+    });
+    expect(recommendReplicas({ ...base, currentReplicas: 6, heldReplicas: 6 }).desired).toBe(5);
+  });
+
+  it('does not go down while partitions are stalled, but still goes up', () => {
+    // Every counted partition idle (all others in STALL): no backlog, no arrivals to count.
+    const idle = {
+      ...base,
+      currentReplicas: 8,
+      heldReplicas: 8,
+      consumeRate: 0,
+      produceRate: 0,
+      learnedCapacity: 50,
+    };
+    expect(recommendReplicas(idle)).toMatchObject({ desired: 1, reason: 'scale' });
+    expect(recommendReplicas({ ...idle, stalled: true })).toMatchObject({
+      desired: 8,
+      reason: 'hold-while-stalled',
+    });
+    expect(recommendReplicas({ ...idle, stalled: true, learnedCapacity: undefined }).desired).toBe(8);
+    // need = (0 + 6000/30) / 20 = 10 > 8: up as usual.
+    expect(recommendReplicas({ ...idle, stalled: true, lag: 6000, learnedCapacity: 20 }).desired).toBe(10);
   });
 
   it('holds (at least 1) without any capacity figure instead of inventing one', () => {

@@ -35,6 +35,12 @@ export interface AutoscaleInputs {
    * change divided by today's count is no per-replica capacity (default true).
    */
   steadyReplicas?: boolean;
+  /**
+   * Whether some of the group's partitions are in STALL (left out of the inputs above): the signal
+   * then does not go down, since their backlog needs the replicas once they move again, and an
+   * outage that stalls every partition must not read as an idle group (default false).
+   */
+  stalled?: boolean;
 }
 
 /** The raw (unsmoothed) recommendation and how it was reached. */
@@ -46,8 +52,13 @@ export interface AutoscaleDecision {
   measuredCapacity: number | undefined;
   /** Per-replica throughput the decision used. */
   capacityUsed: number | undefined;
-  /** One of: hold-unknown-capacity, within-tolerance, scale. */
-  reason: 'hold-unknown-capacity' | 'within-tolerance' | 'scale';
+  /** One of: hold-unknown-capacity, probe-down-unknown-capacity, hold-while-stalled, within-tolerance, scale. */
+  reason:
+    | 'hold-unknown-capacity'
+    | 'probe-down-unknown-capacity'
+    | 'hold-while-stalled'
+    | 'within-tolerance'
+    | 'scale';
 }
 
 /**
@@ -58,9 +69,24 @@ export interface AutoscaleDecision {
  * backlog never drains, yet that rule would hold steady). Capacity is measured (consumeRate / n)
  * only while the backlog keeps every replica busy; otherwise the last busy measurement is used,
  * which is what lets the signal go below the current count. Without any capacity figure the
- * signal holds what it said before (the current count at first): it never invents a number. Always within [1, partitionCount].
+ * signal holds what it said before (the current count at first) while there is a backlog, and
+ * probes one replica below it while the group keeps up (a backlog that builds then measures the
+ * capacity): it never invents a number, and a quiet group is not held at a count it never
+ * needed. While partitions are in STALL it does not go down. Always within [1, partitionCount].
  */
 export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
+  const decision = recommendForCountedPartitions(inputs);
+  const held = Math.min(
+    Math.max(1, inputs.partitionCount),
+    Math.max(1, inputs.heldReplicas ?? inputs.currentReplicas),
+  );
+  if (inputs.stalled === true && decision.desired < held) {
+    return { ...decision, desired: held, reason: 'hold-while-stalled' };
+  }
+  return decision;
+}
+
+function recommendForCountedPartitions(inputs: AutoscaleInputs): AutoscaleDecision {
   const n = inputs.currentReplicas;
   const drainSeconds =
     inputs.lag === 0
@@ -78,12 +104,16 @@ export function recommendReplicas(inputs: AutoscaleInputs): AutoscaleDecision {
   const capacityUsed = measuredCapacity ?? inputs.learnedCapacity;
   const cap = (replicas: number) => Math.min(Math.max(1, inputs.partitionCount), Math.max(1, replicas));
   if (capacityUsed === undefined || capacityUsed <= 0) {
+    const held = inputs.heldReplicas ?? n;
+    // Keeping up (a shallow backlog at most) says the held count suffices, not that it is needed.
+    // Only from a published signal on: a restarted monitor first repeats the current count.
+    const keepingUp = inputs.heldReplicas !== undefined && drainSeconds < inputs.busyDrainSeconds;
     return {
-      desired: cap(inputs.heldReplicas ?? n),
+      desired: cap(keepingUp ? held - 1 : held),
       drainSeconds,
       measuredCapacity,
       capacityUsed,
-      reason: 'hold-unknown-capacity',
+      reason: keepingUp ? 'probe-down-unknown-capacity' : 'hold-unknown-capacity',
     };
   }
   const need = (inputs.produceRate + inputs.lag / inputs.targetDrainSeconds) / capacityUsed;

@@ -35,6 +35,11 @@ export interface TopicObservation {
   topic: string;
   logEnd: ReadonlyMap<number, number> | undefined;
   logStart: ReadonlyMap<number, number> | undefined;
+  /**
+   * Partitions whose offsets the broker could not give (no leader, a per-partition error: the
+   * client reports -1): absent from `logEnd`/`logStart`, unknown rather than empty.
+   */
+  unreadable?: ReadonlySet<number>;
 }
 
 /** One good poll of the cluster (the group listing worked; single reads may still have failed). */

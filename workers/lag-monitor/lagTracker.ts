@@ -160,7 +160,7 @@ export class LagTracker {
     for (const topic of [...observation.topics].sort()) {
       const logEnd = sample.topics.get(topic)?.logEnd;
       const logStart = sample.topics.get(topic)?.logStart;
-      if (!logEnd) readFailed = true;
+      if (!logEnd || (sample.topics.get(topic)?.unreadable?.size ?? 0) > 0) readFailed = true;
       partitionCount += logEnd?.size ?? 0;
       const committed = observation.committed?.get(topic);
       const ids = new Set<number>([...(logEnd?.keys() ?? []), ...(committed?.keys() ?? [])]);
@@ -184,9 +184,15 @@ export class LagTracker {
     }
     const known = partitions.filter((p) => p.lag !== null);
     const lag = known.reduce((sum, p) => sum + (p.lag ?? 0), 0);
-    const lagSecondsUnknown = known.some((p) => (p.lag ?? 0) > 0 && p.lagSeconds === null);
+    // The oldest known age: one lagging partition of unknown age (an idle one after a restart)
+    // must not hide the others' from the alert. Unknown only when no lagging partition's age is.
+    const aged = known.filter((p) => p.lagSeconds !== null || (p.lag ?? 0) === 0);
+    const agedLagging = aged.some((p) => (p.lag ?? 0) > 0);
+    const anyLagging = known.some((p) => (p.lag ?? 0) > 0);
     const groupLagSeconds =
-      known.length === 0 || lagSecondsUnknown ? null : Math.max(...known.map((p) => p.lagSeconds ?? 0));
+      known.length === 0 || (anyLagging && !agedLagging)
+        ? null
+        : Math.max(...aged.map((p) => p.lagSeconds ?? 0));
     return {
       group: observation.groupId,
       state: observation.state ?? null,
@@ -332,6 +338,7 @@ export class LagTracker {
       busyDrainSeconds: Math.max(1, (2 * s.pollIntervalMs) / 1000),
       tolerance: s.scaleTolerance,
       steadyReplicas: state.memberCounts.every((count) => count === members),
+      stalled: excluded.length > 0,
     });
     if (decision.measuredCapacity !== undefined) {
       state.capacities = [...state.capacities, decision.measuredCapacity].slice(-capacitySamples);
@@ -367,8 +374,9 @@ export class LagTracker {
 
 /**
  * Where a group's consumers would read next on a partition whose offsets were read: the committed
- * offset — unless there is none, or retention deleted the records it points at (out of range),
- * where the offset reset sends them. The deleted records are no backlog.
+ * offset — unless there is none, or it is out of range (retention deleted the records it points
+ * at, or it lies beyond the log end), where the offset reset sends them. Deleted records are no
+ * backlog; after a reset to earliest the whole log is.
  */
 function resumePosition(
   committed: number | undefined,
@@ -376,7 +384,10 @@ function resumePosition(
   logEnd: number | undefined,
   offsetReset: 'earliest' | 'latest',
 ): number | undefined {
-  const outOfRange = committed !== undefined && logStart !== undefined && committed < logStart;
+  // Beyond the log end (truncation, a bad reset) is out of range too: the consumer resets.
+  const outOfRange =
+    committed !== undefined &&
+    ((logStart !== undefined && committed < logStart) || (logEnd !== undefined && committed > logEnd));
   if (committed !== undefined && !outOfRange) return committed;
   return offsetReset === 'earliest' ? logStart : logEnd;
 }
