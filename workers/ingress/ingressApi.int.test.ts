@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFreshDatabase, type FreshDatabase } from '../../db/testing/freshDatabase.ts';
 import type { IngressService } from './ingressService.ts';
 import { encodeReservationCursor } from './routes/cursors.ts';
-import { IngressTestEnvironment, seededVehicleIds } from './testing/ingressTestKit.ts';
+import { IngressTestEnvironment, seededVehicleIds, waitFor } from './testing/ingressTestKit.ts';
 import { metricSample } from './testing/metricSample.ts';
 
 // Authentication, function-level authorization, the catalog listing, errors and the ops routes.
@@ -270,10 +270,54 @@ describe('errors and security headers (OWASP API8)', () => {
     expect(head).toMatch(/^content-type: application\/problem\+json/m);
     expect(head).toMatch(/^x-content-type-options: nosniff$/m);
     expect(head).toMatch(/^cache-control: no-store$/m);
+    // Like every response: a request id (header and body) and the IP policy's RateLimit fields.
+    const requestId = /^x-request-id: (\S+)$/m.exec(head)?.[1];
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(head).toMatch(/^ratelimit-policy: "ip";q=\d+;w=\d+$/m);
+    expect(head).toMatch(/^ratelimit: "ip";r=\d+;t=\d+$/m);
     expect(JSON.parse(body)).toMatchObject({
       type: 'https://fleetstream.dev/problems/validation',
       status: 431,
+      requestId,
     });
+  });
+
+  it('answers a request that arrives while the ingress shuts down with 503, Retry-After and the RateLimit fields', async () => {
+    const { service: closingService } = await world.start();
+    const closingApp = closingService.ingress.app;
+    const closingPort = (closingApp.server.address() as AddressInfo).port;
+    // A request whose headers are not complete yet when the shutdown begins: it reaches the hooks
+    // once they are, after preClose marked the instance as closing.
+    const socket = connect(closingPort, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => {
+      raw += chunk.toString('utf8');
+    });
+    await once(socket, 'connect');
+    socket.write(`GET /v1/vehicles HTTP/1.1\r\nHost: ingress\r\nAuthorization: Bearer ${customer}\r\n`);
+    const closed = closingApp.close();
+    // The listener closes after preClose ran: from then on the instance refuses.
+    await waitFor(() => !closingApp.server.listening, 5_000);
+    socket.write('\r\n');
+    await once(socket, 'close');
+    await closed;
+    const [head = '', text = ''] = raw.split('\r\n\r\n');
+    const response = {
+      statusCode: Number(head.split(' ')[1]),
+      headers: Object.fromEntries(
+        head
+          .split('\r\n')
+          .slice(1)
+          .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 2)]),
+      ),
+      json: () => JSON.parse(text),
+    } as unknown as LightMyRequestResponse;
+    const body = problem(response, 503, 'service-unavailable');
+    expect(body.detail).toBe('this instance is shutting down; retry');
+    expect(response.headers['retry-after']).toBe('1');
+    // Refused before the token is read: the IP policy's fields, read without charging.
+    expect(response.headers['ratelimit-policy']).toMatch(/^"ip";q=\d+;w=\d+$/);
+    expect(response.headers.ratelimit).toMatch(/^"ip";r=\d+;t=\d+$/);
   });
 
   it('sets restrictive headers on every response and no x-powered-by', async () => {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -137,9 +138,16 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     onConstructorPoisoning: 'error',
     // Our own 503 (problem+json, Retry-After) answers requests that arrive while closing.
     return503OnClosing: false,
-    routerOptions: { maxParamLength: 300, ignoreTrailingSlash: false },
+    // Long enough that an overlong id reaches its route and gets the same 404 as any unknown id;
+    // the request line is bounded by the header size limit anyway.
+    routerOptions: { maxParamLength: 8_192, ignoreTrailingSlash: false },
     // What the HTTP parser refuses (oversized headers, a timed-out request) in the same format.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      answerClientError(error, socket, { rateLimitFields: peerRateLimitFields }).catch((failure: unknown) => {
+        logger.error({ err: failure }, 'answering a refused request failed');
+        socket.destroy();
+      });
+    },
     // A URL that cannot even be decoded never reaches the hooks: answer it here, same format.
     frameworkErrors: (error, request, reply) => {
       answerMalformedUrl(error, request, reply).catch((failure: unknown) => {
@@ -159,6 +167,20 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
       checks.push({ policy: 'customer', identity: hashIdentity(subject), ...customerPolicy });
     checks.push({ policy: 'ip', identity: hashIdentity(rateLimitAddress(request.ip)), ...ipPolicy });
     return checks;
+  }
+
+  /**
+   * The IP policy's fields for a connection whose request never parsed, read without charging
+   * (cost 0). Behind a trusted proxy the socket's peer is the proxy: its bucket is shown, and
+   * never charged for a client's malformed bytes.
+   */
+  async function peerRateLimitFields(socket: Socket): Promise<{ policy: string; limit: string }> {
+    const address = rateLimitAddress(socket.remoteAddress ?? '');
+    const decision = await rateLimiter.check(
+      [{ policy: 'ip', identity: hashIdentity(address), ...ipPolicy }],
+      0,
+    );
+    return rateLimitFields(decision.outcomes);
   }
 
   function startRequestState(request: FastifyRequest): IngressRequestState {
@@ -219,7 +241,11 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
 
   app.addHook('onRequest', async (request) => {
     const state = startRequestState(request);
-    if (closing) throw shuttingDownProblem();
+    if (closing) {
+      // Refused, but still told its limit like every other response (read, not charged).
+      await chargeRateLimits(request, state, 0);
+      throw shuttingDownProblem();
+    }
     const access = accessOf(request);
     if (access !== 'ops' && request.routeOptions.url !== undefined) {
       try {

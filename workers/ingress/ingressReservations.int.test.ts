@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngressService } from './ingressService.ts';
@@ -237,6 +239,43 @@ describe('POST /v1/reservations input handling', () => {
       headers: { authorization: `Bearer ${alice}` },
     });
     expectProblem(none, 415, 'unsupported-media-type');
+    // JSON between systems is UTF-8 (RFC 8259): a body announced in another charset would be misread.
+    for (const charset of ['utf-16', 'iso-8859-1']) {
+      const body = JSON.stringify({ vehicleId: seededVehicleIds[0], ...period(2) });
+      const response = await post(alice, body, { 'content-type': `application/json; charset=${charset}` });
+      expectProblem(response, 415, 'unsupported-media-type');
+    }
+    expect(
+      (
+        await post(alice, JSON.stringify({ vehicleId: seededVehicleIds[0], ...period(2) }), {
+          'content-type': 'application/json; charset="UTF-8"',
+        })
+      ).statusCode,
+    ).toBe(202);
+  });
+
+  it('names the body when it is JSON but not an object, and a repeated Idempotency-Key header', async () => {
+    const list = expectProblem(await post(alice, '[1,2]'), 400, 'validation');
+    expect(list.errors).toEqual([expect.objectContaining({ field: 'body' })]);
+    // Over a real connection: light-my-request has no headersDistinct, Node's parser does.
+    const payload = JSON.stringify({ vehicleId: seededVehicleIds[0], ...period(2) });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => {
+      raw += chunk.toString('utf8');
+    });
+    await once(socket, 'connect');
+    socket.write(
+      `POST /v1/reservations HTTP/1.1\r\nHost: ingress\r\nAuthorization: Bearer ${alice}\r\n` +
+        'Content-Type: application/json\r\nIdempotency-Key: k1\r\nIdempotency-Key: k2\r\n' +
+        `Connection: close\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+    );
+    await once(socket, 'close');
+    const [head = '', text = ''] = raw.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(text).errors).toEqual([
+      expect.objectContaining({ field: 'Idempotency-Key', detail: 'must be sent once' }),
+    ]);
   });
 
   it('refuses a vehicle the catalog does not have (422 unknown-vehicle) without writing a row', async () => {
@@ -396,6 +435,8 @@ describe('GET /v1/reservations/{id} and object-level authorization (OWASP API1)'
     expect(strip(foreign)).toEqual(strip(missing));
     expect(JSON.stringify(foreign)).not.toContain(vehicleId);
     expectProblem(await get(bob, '/v1/reservations/not-a-uuid'), 404, 'not-found');
+    // However long: an overlong id is an unknown one, not a malformed URL.
+    expectProblem(await get(bob, `/v1/reservations/${'a'.repeat(400)}`), 404, 'not-found');
   });
 
   it('shows any reservation to an admin, and the reason of a rejection', async () => {

@@ -76,7 +76,7 @@ export function unsupportedMediaType(cause?: unknown): HttpProblem {
     status: 415,
     type: problemTypes.unsupportedMediaType,
     title: 'Unsupported media type',
-    detail: 'send the body as application/json',
+    detail: 'send the body as application/json (UTF-8)',
     headers: { 'accept-post': 'application/json' },
     cause,
   });

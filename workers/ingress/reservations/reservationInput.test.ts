@@ -29,6 +29,8 @@ describe('RFC 3339 date-times', () => {
     expect(parseRfc3339('2030-05-01T12:00:00+02:00')).toBe(Date.UTC(2030, 4, 1, 10));
     expect(parseRfc3339('2030-05-01T05:30:00-04:30')).toBe(Date.UTC(2030, 4, 1, 10));
     expect(parseRfc3339('2030-05-01t10:00:00.123456789z')).toBe(Date.UTC(2030, 4, 1, 10, 0, 0, 123));
+    // RFC 3339 sets no limit on the fraction's digits.
+    expect(parseRfc3339('2030-05-01T10:00:00.1234567890123Z')).toBe(Date.UTC(2030, 4, 1, 10, 0, 0, 123));
     expect(parseRfc3339('2032-02-29T00:00:00Z')).toBe(Date.UTC(2032, 1, 29));
   });
 
@@ -122,6 +124,17 @@ describe('Idempotency-Key header', () => {
       '8e03978e-40d5-43e8-bc93-6894a57f9324',
     );
     expect(parseIdempotencyKey('k'.repeat(200))).toHaveLength(200);
+    expect(parseIdempotencyKey(['abc-123'])).toBe('abc-123');
+  });
+
+  it('refuses a key sent twice as such (Node would join the two values with a comma)', () => {
+    const problem = problemOf(() => parseIdempotencyKey(['a', 'b']));
+    expect(problem.status).toBe(400);
+    expect(problem.errors?.[0]).toMatchObject({
+      field: 'Idempotency-Key',
+      in: 'header',
+      detail: 'must be sent once',
+    });
   });
 
   it('refuses empty, too long, spaced or non-ASCII keys with 400 naming the header', () => {

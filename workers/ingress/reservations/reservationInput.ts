@@ -49,7 +49,10 @@ export function parseReservationRequest(
 /** The request as the server understands it, or a 400 naming every malformed field; no rule checked yet. */
 export function parseReservationShape(body: unknown): ReservationRequestInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw validationProblem([], 'the body must be a JSON object with vehicleId, startsAt and endsAt');
+    throw validationProblem(
+      [bodyFieldError('body', 'must be a JSON object')],
+      'the body must be a JSON object with vehicleId, startsAt and endsAt',
+    );
   }
   const parsed = bodySchema.safeParse(body);
   const errors: FieldError[] = [];
@@ -123,7 +126,9 @@ const idempotencyKeyPattern = /^[\x21-\x7e]+$/;
 
 /**
  * The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): 1-200 visible ASCII
- * characters; a structured-field string (`"…"`) is unwrapped. Undefined when absent.
+ * characters; a structured-field string (`"…"`) is unwrapped. Undefined when absent. Pass every
+ * value the request carried (`headersDistinct`): Node joins repeated headers with `, `, which
+ * would read as one malformed key instead of a key sent twice.
  */
 export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -132,8 +137,8 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
       [{ field: 'Idempotency-Key', in: 'header', detail }],
       'the Idempotency-Key header is invalid',
     );
-  if (Array.isArray(header)) throw problem('must be sent once');
-  let key = header.trim();
+  if (Array.isArray(header) && header.length !== 1) throw problem('must be sent once');
+  let key = (Array.isArray(header) ? (header[0] as string) : header).trim();
   if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
   if (
     key.length === 0 ||

@@ -2,10 +2,11 @@
  * RFC 3339 date-times with an explicit offset (`Z` or `±hh:mm`), e.g. `2030-05-01T10:00:00Z` or
  * `2030-05-01T12:00:00.250+02:00`. Calendar-checked (no 31 April, 29 February only in leap
  * years); leap seconds are refused because epoch milliseconds cannot express them. Fractions
- * finer than a millisecond are truncated: commands carry Avro timestamp-millis.
+ * finer than a millisecond (any number of digits, as RFC 3339 allows) are truncated: commands
+ * carry Avro timestamp-millis.
  */
 const pattern =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** Epoch milliseconds of an RFC 3339 date-time with offset, or undefined when it is not one. */
 export function parseRfc3339(text: string): number | undefined {

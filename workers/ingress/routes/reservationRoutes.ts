@@ -45,7 +45,10 @@ export function reservationBody(view: ReservationView): Record<string, unknown> 
 
 function isJson(request: FastifyRequest): boolean {
   const type = request.headers['content-type'];
-  return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
+  if (typeof type !== 'string' || !/^application\/json\s*(;|$)/i.test(type)) return false;
+  // RFC 8259: JSON between systems is UTF-8; a body announced in another charset would be misread.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1];
+  return charset === undefined || charset.toLowerCase() === 'utf-8';
 }
 
 function commandContext(request: FastifyRequest, nowMs: number): CommandContext {
@@ -63,7 +66,9 @@ export function reservationRoutes(ctx: ReservationRouteContext): IngressRoute[] 
   async function place(request: FastifyRequest, reply: FastifyReply) {
     if (!isJson(request)) throw unsupportedMediaType();
     const principal = principalOf(request);
-    const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
+    const idempotencyKey = parseIdempotencyKey(
+      request.raw.headersDistinct?.['idempotency-key'] ?? request.headers['idempotency-key'],
+    );
     const nowMs = ctx.now();
     const input = parseReservationShape(request.body);
     const refusal = reservationRuleProblem(input, config.reservations, nowMs) ?? publisher.unavailability();
