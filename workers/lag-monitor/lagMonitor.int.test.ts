@@ -129,7 +129,7 @@ describe('lag monitor against the real broker', () => {
     ]);
   });
 
-  it('marks a partition whose live consumer never commits STALL and leaves it out of the autoscale signal', async () => {
+  it('marks a partition whose live consumer never commits STALL, leaves it out of the autoscale signal and holds it', async () => {
     const topic = await topics.create('lag-stall', 3);
     const group = newGroup('stall');
     // A backlog on partition 0 that the consumer reads but stops committing at offset 10 (stuck behind a record).
@@ -151,15 +151,23 @@ describe('lag monitor against the real broker', () => {
     const monitor = closeLater(await startTestMonitor(group, { LAG_TARGET_DRAIN_SECONDS: '5' }));
     const snapshot = await waitForSnapshot(monitor.port, (s) => {
       const g = groupOf(s, group);
-      return g?.partitions[0]?.status === 'STALL' && g.autoscale.desiredReplicas === 1;
+      return g?.partitions[0]?.status === 'STALL' && g.autoscale.desiredReplicas !== null;
     });
     const observed = groupOf(snapshot, group)!;
     expect(observed.status).toBe('STALL');
     expect(observed.partitions[0]).toMatchObject({ committed: 10, lag: 2990, ownedByLiveMember: true });
     expect(observed.autoscale.excluded).toEqual([{ topic, partition: 0 }]);
-    expect(observed.autoscale.desiredReplicas).toBe(1);
     // KEDA's rule counts the stuck backlog and would scale to every partition for nothing.
     expect(observed.autoscale.kedaReplicas).toBe(3);
+    // The stuck backlog no longer raises the signal, and while it stalls the signal does not go
+    // down either: those records need the replicas once the partition moves again.
+    const held = observed.autoscale.desiredReplicas!;
+    const seen: LagSnapshot[] = [];
+    await waitForSnapshot(monitor.port, () => seen.length >= 20, { seen });
+    const during = seen.map((s) => groupOf(s, group)).filter((g) => g?.partitions[0]?.status === 'STALL');
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((g) => (g?.autoscale.desiredReplicas ?? 0) >= held)).toBe(true);
+    expect(during.every((g) => (g?.autoscale.desiredReplicas ?? 0) <= 3)).toBe(true);
   });
 
   it("reads each live member's own assignment, which the capacity per replica is divided by", async () => {
