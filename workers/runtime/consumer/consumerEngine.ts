@@ -77,6 +77,13 @@ export interface DeadLetterGate {
   degradedReason(): string | undefined;
   /** Forgets a partition this process no longer owns: its block and windows go with it. */
   releasePartition(topic: string, partition: number): void;
+  /**
+   * The newly assigned partitions that arrive blocked: a previous owner's cap, still in force, that
+   * the gate now holds as its own (it lifts them like its own). Never throws.
+   */
+  inheritBlocks?(
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<{ topic: string; partition: number }[]>;
 }
 
 /** The circuit breakers a worker depends on, as the engine uses them. */
@@ -1073,6 +1080,9 @@ export class ConsumerEngine<V = unknown> {
     const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
     if (error.code === ERR_ASSIGN_PARTITIONS) {
       this.joinedGroup = true;
+      // Before the client fetches anything: a partition whose previous owner tripped a DLQ cap
+      // starts paused, instead of dead-lettering another run of the same flood.
+      const inherited = await this.inheritedDeadLetterBlocks(assignment);
       for (const tp of assignment) {
         const id = `${tp.topic}:${tp.partition}`;
         // Nothing a previous assignment of this partition left in the scheduler (a hold, parked or
@@ -1111,6 +1121,10 @@ export class ConsumerEngine<V = unknown> {
         }
         if (this.processFull) this.setPaused(state, 'backpressure', true);
         if (this.operatorPaused) this.setPaused(state, 'operator', true);
+        if (inherited.has(state.id)) {
+          this.scheduler.hold(state.id);
+          this.setPaused(state, 'dlq_cap', true);
+        }
         if (this.deps.breakers?.anyOpen(this.worker.dependsOn ?? [])) {
           this.scheduler.hold(state.id);
           this.setPaused(state, 'breaker', true);
@@ -1155,6 +1169,21 @@ export class ConsumerEngine<V = unknown> {
     this.applyProcessBackpressure();
     this.observer.rebalanced(lost ? 'lost' : 'revoke', revoked.length);
     this.logger.info({ partitions: revoked.map((s) => s.id), lost }, 'partitions revoked');
+  }
+
+  /** The ids of the assigned partitions that arrive with a DLQ-cap block (none when the gate cannot tell). */
+  private async inheritedDeadLetterBlocks(assignment: readonly TopicPartition[]): Promise<Set<string>> {
+    const gate = this.deps.dlqGate;
+    if (!gate?.inheritBlocks || assignment.length === 0) return new Set();
+    try {
+      const blocked = await gate.inheritBlocks(
+        assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })),
+      );
+      return new Set(blocked.map((tp) => `${tp.topic}:${tp.partition}`));
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not read inherited DLQ-cap blocks');
+      return new Set();
+    }
   }
 
   // Lets in-flight handlers of the revoked partitions finish, so their work is committed rather than

@@ -4,6 +4,12 @@ import { PartitionDeadLetterWindow } from './partitionDeadLetterWindow.ts';
 import { counterOn, gaugeOn } from './registryMetrics.ts';
 import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
 import {
+  blockedPartitionKey,
+  type DeadLetterBlockStore,
+  RedisDeadLetterBlocks,
+  type TopicPartitionRef,
+} from './sharedDeadLetterBlocks.ts';
+import {
   type DeadLetterRateGate,
   type RateCapMode,
   type RateDecision,
@@ -92,6 +98,11 @@ export interface DeadLetterCapsDeps {
   redisUrl?: string;
   /** A rate cap to use instead of the Redis one (tests). */
   rateGate?: DeadLetterRateGate;
+  /**
+   * Where partition blocks outlive this replica (default: Redis at `redisUrl`; none when only a
+   * `rateGate` is given): the partition's next owner inherits them (`inheritBlocks`).
+   */
+  blockStore?: DeadLetterBlockStore;
 }
 
 const workerScopeKey = '\u0000worker';
@@ -113,6 +124,7 @@ export class DeadLetterCaps {
   private readonly logger: ResilienceLogger;
   private readonly now: () => number;
   private readonly rateGate: DeadLetterRateGate;
+  private readonly blockStore: DeadLetterBlockStore | undefined;
   private readonly timedWindows: boolean;
   private readonly windows = new Map<string, Map<number, PartitionDeadLetterWindow>>();
   private readonly activeBlocks = new Map<string, DeadLetterBlock>();
@@ -161,6 +173,17 @@ export class DeadLetterCaps {
     } else {
       throw new TypeError('dead-letter caps: pass deps.redisUrl (or deps.rateGate)');
     }
+    this.blockStore =
+      deps.blockStore ??
+      (deps.redisUrl && !deps.rateGate
+        ? new RedisDeadLetterBlocks({
+            worker,
+            redisUrl: deps.redisUrl,
+            timeoutMs: redisTimeoutMs,
+            now: this.now,
+            logger: this.logger,
+          })
+        : undefined);
     const { registry } = deps;
     this.metrics = {
       capReached: gaugeOn(
@@ -229,6 +252,7 @@ export class DeadLetterCaps {
     // Let a start in progress settle first so its connections are the ones closed here.
     await wasStarting?.catch(() => {});
     await this.rateGate.stop();
+    await this.blockStore?.stop();
   }
 
   /** Records a message of the partition that was processed without dead-lettering (resets the run). */
@@ -352,12 +376,52 @@ export class DeadLetterCaps {
     return lifted;
   }
 
-  /** Forgets a partition this process no longer owns (after a revoke); no event is emitted. */
+  /**
+   * Forgets a partition this process no longer owns (after a revoke); no event is emitted. Its
+   * block, if any, stays in the block store for the partition's next owner to inherit.
+   */
   releasePartition(topic: string, partition: number): void {
     this.windows.get(topic)?.delete(partition);
     // Its unwritten dead letter is the next owner's to handle again.
     if (this.failingWrites.delete(partitionKey(topic, partition))) this.publishWriteMetrics();
     if (this.activeBlocks.delete(partitionKey(topic, partition))) this.afterBlocksChanged();
+  }
+
+  /**
+   * Takes over the blocks a previous owner of these newly assigned partitions left in the block
+   * store and still in force (same cap, reason and cool-down end), so a poison flood does not get
+   * another run of dead letters at every rebalance. Returns the partitions that arrive blocked:
+   * the engine keeps them paused until the block lifts. Never throws; without the store (or when
+   * it cannot answer in time) nothing is inherited.
+   */
+  async inheritBlocks(partitions: readonly TopicPartitionRef[]): Promise<TopicPartitionRef[]> {
+    if (!this.blockStore || partitions.length === 0 || this.state === 'stopped') return [];
+    const stored = await this.blockStore.load(partitions);
+    const inherited: TopicPartitionRef[] = [];
+    for (const ref of partitions) {
+      const block = stored.get(blockedPartitionKey(ref));
+      if (!block) continue;
+      const key = partitionKey(ref.topic, ref.partition);
+      if (!this.activeBlocks.has(key)) {
+        this.activeBlocks.set(key, { ...block });
+        this.logger(
+          'warn',
+          "dead-letter cap inherited from the partition's previous owner: it stays paused",
+          {
+            worker: this.worker,
+            cap: block.cap,
+            topic: ref.topic,
+            partition: ref.partition,
+            reason: block.reason,
+            resumesAt:
+              block.resumesAt === null ? 'on operator resume' : new Date(block.resumesAt).toISOString(),
+          },
+        );
+      }
+      inherited.push(ref);
+    }
+    if (inherited.length > 0) this.afterBlocksChanged();
+    return inherited;
   }
 
   /** Subscribes to tripped caps (pause the partition, or every partition for scope 'worker'). */
@@ -377,7 +441,7 @@ export class DeadLetterCaps {
     this.unsubscribeMode = this.rateGate.onModeChange((mode) => {
       this.metrics.rateFallback.set({ worker: this.worker }, mode === 'local-fallback' ? 1 : 0);
     });
-    await this.rateGate.start();
+    await Promise.all([this.rateGate.start(), this.blockStore?.start()]);
     this.metrics.rateFallback.set({ worker: this.worker }, this.rateGate.mode() === 'local-fallback' ? 1 : 0);
     if (this.state === 'starting') this.state = 'started';
   }
@@ -420,6 +484,8 @@ export class DeadLetterCaps {
     };
     const key = block.scope === 'worker' ? workerScopeKey : partitionKey(block.topic!, block.partition!);
     this.activeBlocks.set(key, full);
+    // The next owner of the partition inherits it (a rebalance must not reset a poison flood's pause).
+    if (full.scope === 'partition') void this.blockStore?.save(full);
     this.metrics.trips.inc({ worker: this.worker, cap: block.cap });
     this.logger(
       'error',
@@ -441,6 +507,8 @@ export class DeadLetterCaps {
 
   private lift(key: string, block: DeadLetterBlock, by: DeadLetterResumption['by']): void {
     this.activeBlocks.delete(key);
+    if (block.scope === 'partition')
+      void this.blockStore?.remove({ topic: block.topic!, partition: block.partition! });
     if (block.scope === 'partition') this.windows.get(block.topic!)?.get(block.partition!)?.reset();
     this.logger('info', 'dead-letter cap lifted: consumption resumes', {
       worker: this.worker,

@@ -1,6 +1,7 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { answerWithin } from './answerWithin.ts';
+import { failFastRedisOptions } from './failFastRedis.ts';
 import { LocalRateBudget } from './localRateBudget.ts';
 import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
 
@@ -182,15 +183,11 @@ export class SharedDeadLetterRate implements DeadLetterRateGate {
   }
 
   private buildStore(): SharedStore {
-    const client = new Redis(this.options.redisUrl, {
-      // Fail fast instead of queueing while disconnected: the fallback answers meanwhile.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: Math.max(1_000, this.options.redisTimeoutMs),
-      commandTimeout: this.options.redisTimeoutMs,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-      connectionName: `fleet-dlq-rate:${this.options.worker}`,
-    });
+    // Fail fast instead of queueing while disconnected: the fallback answers meanwhile.
+    const client = new Redis(
+      this.options.redisUrl,
+      failFastRedisOptions(this.options.redisTimeoutMs, `fleet-dlq-rate:${this.options.worker}`),
+    );
     // Errors surface through takes (fallback) and 'close'; each reconnect attempt would flood the log.
     client.on('error', (error: Error) =>
       this.logger('debug', 'dlq rate cap redis error', { error: error.message }),

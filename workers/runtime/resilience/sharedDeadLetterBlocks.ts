@@ -1,0 +1,167 @@
+import { Redis } from 'ioredis';
+import { answerWithin } from './answerWithin.ts';
+import type { DeadLetterBlock } from './deadLetterCaps.ts';
+import { failFastRedisOptions } from './failFastRedis.ts';
+import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
+
+/** A partition of a topic. */
+export interface TopicPartitionRef {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * Where a partition's dead-letter-cap block outlives the replica that tripped it, so the
+ * partition's next owner (after a rebalance, a scale-out, a restart) inherits the pause instead
+ * of dead-lettering another run of the same poison flood. An interface so unit tests can inject
+ * a fake. Every method answers within its timeout and never throws: without the store a block
+ * is local to its replica, as it was before.
+ */
+export interface DeadLetterBlockStore {
+  start(): Promise<void>;
+  /** Records a partition block until it lifts (its cool-down) or at most `operatorBlockTtlMs`. */
+  save(block: DeadLetterBlock): Promise<void>;
+  /** Forgets a partition's block (lifted by its cool-down or an operator). */
+  remove(partition: TopicPartitionRef): Promise<void>;
+  /** The blocks still in force among `partitions`, by `topic:partition`; empty when the store cannot answer. */
+  load(partitions: readonly TopicPartitionRef[]): Promise<Map<string, DeadLetterBlock>>;
+  stop(): Promise<void>;
+}
+
+export interface RedisDeadLetterBlocksOptions {
+  /** Worker name: its replicas share the blocks (the consumer group's partitions). */
+  worker: string;
+  redisUrl: string;
+  /** Longest wait for one Redis round trip, in ms. Default 500. */
+  timeoutMs?: number;
+  /**
+   * How long a block that only an operator lifts (no cool-down) is kept for the next owner, in
+   * ms. Default 24 h: every Redis key has a TTL (BRIEF §6).
+   */
+  operatorBlockTtlMs?: number;
+  /** Key prefix. Default 'fleet:dlq-block:'. */
+  keyPrefix?: string;
+  now?: () => number;
+  logger?: ResilienceLogger;
+}
+
+/** The `topic:partition` key of a partition in the maps `load` returns. */
+export function blockedPartitionKey(partition: TopicPartitionRef): string {
+  return `${partition.topic}:${partition.partition}`;
+}
+
+/** Blocks kept in Redis, one key per partition with the block's remaining time as its TTL. */
+export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
+  private readonly options: Required<Omit<RedisDeadLetterBlocksOptions, 'now' | 'logger'>>;
+  private readonly now: () => number;
+  private readonly logger: ResilienceLogger;
+  private readonly client: Redis;
+
+  constructor(options: RedisDeadLetterBlocksOptions) {
+    this.options = {
+      timeoutMs: 500,
+      operatorBlockTtlMs: 24 * 3_600_000,
+      keyPrefix: 'fleet:dlq-block:',
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    } as RedisDeadLetterBlocks['options'];
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    // Fail fast instead of queueing while disconnected: the block then stays local.
+    this.client = new Redis(this.options.redisUrl, {
+      ...failFastRedisOptions(this.options.timeoutMs, `fleet-dlq-blocks:${this.options.worker}`),
+      lazyConnect: true,
+    });
+    // Failures surface where they matter (a save or load that did not happen); reconnects would flood the log.
+    this.client.on('error', (error: Error) =>
+      this.logger('debug', 'dlq block store redis error', { error: error.message }),
+    );
+  }
+
+  async start(): Promise<void> {
+    try {
+      await answerWithin(this.client.connect(), Math.max(1_000, this.options.timeoutMs));
+    } catch (error) {
+      // ioredis keeps reconnecting; until then blocks stay local to the replica that trips them.
+      this.logger('warn', 'dlq block store: Redis unreachable at start; blocks stay local until it answers', {
+        worker: this.options.worker,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  async save(block: DeadLetterBlock): Promise<void> {
+    if (block.scope !== 'partition') return;
+    const ttlMs =
+      block.resumesAt === null ? this.options.operatorBlockTtlMs : Math.ceil(block.resumesAt - this.now());
+    if (ttlMs <= 0) return;
+    const ref = { topic: block.topic!, partition: block.partition! };
+    await this.attempt('save', ref, () =>
+      this.client.set(this.keyOf(ref), JSON.stringify(block), 'PX', ttlMs),
+    );
+  }
+
+  async remove(partition: TopicPartitionRef): Promise<void> {
+    await this.attempt('remove', partition, () => this.client.del(this.keyOf(partition)));
+  }
+
+  async load(partitions: readonly TopicPartitionRef[]): Promise<Map<string, DeadLetterBlock>> {
+    const found = new Map<string, DeadLetterBlock>();
+    if (partitions.length === 0) return found;
+    const values = await this.attempt('load', partitions[0]!, () =>
+      this.client.mget(partitions.map((p) => this.keyOf(p))),
+    );
+    values?.forEach((value, i) => {
+      const block = value === null ? undefined : parseBlock(value);
+      const ref = partitions[i]!;
+      if (!block || block.topic !== ref.topic || block.partition !== ref.partition) return;
+      if (block.resumesAt !== null && block.resumesAt <= this.now()) return;
+      found.set(blockedPartitionKey(ref), block);
+    });
+    return found;
+  }
+
+  async stop(): Promise<void> {
+    this.client.disconnect();
+  }
+
+  private keyOf(partition: TopicPartitionRef): string {
+    return `${this.options.keyPrefix}${this.options.worker}:${partition.topic}:${partition.partition}`;
+  }
+
+  // One bounded round trip; a failure is logged and answered with undefined (the block stays local).
+  private async attempt<T>(
+    what: 'save' | 'remove' | 'load',
+    partition: TopicPartitionRef,
+    call: () => Promise<T>,
+  ): Promise<T | undefined> {
+    try {
+      return await answerWithin(call(), this.options.timeoutMs);
+    } catch (error) {
+      this.logger('warn', `dlq block store: ${what} failed; the block stays with this replica`, {
+        worker: this.options.worker,
+        topic: partition.topic,
+        partition: partition.partition,
+        error: (error as Error).message,
+      });
+      return undefined;
+    }
+  }
+}
+
+/** A stored block, or undefined when the value is not one (a foreign or older key). */
+function parseBlock(value: string): DeadLetterBlock | undefined {
+  try {
+    const parsed = JSON.parse(value) as Partial<DeadLetterBlock>;
+    const valid =
+      parsed.scope === 'partition' &&
+      typeof parsed.topic === 'string' &&
+      Number.isInteger(parsed.partition) &&
+      (parsed.cap === 'ratio' || parsed.cap === 'consecutive') &&
+      typeof parsed.reason === 'string' &&
+      typeof parsed.since === 'number' &&
+      (parsed.resumesAt === null || typeof parsed.resumesAt === 'number');
+    return valid ? (parsed as DeadLetterBlock) : undefined;
+  } catch {
+    return undefined;
+  }
+}
