@@ -361,6 +361,34 @@ describe.each(settlementPaths)('through $name', (under) => {
       expect(rows.rows[0]).toEqual({ booking: 'confirmed', reasons: ['not_found', 'not_owner'] });
     });
 
+    it("refuses a cancellation that reuses another cancellation's command id, instead of replaying someone else's decision", async () => {
+      const alices = requestCommand({ vehicleId: vehicle(13), fromHour: 0, toHour: 2, customerId: 'alice' });
+      const bobs = requestCommand({ vehicleId: vehicle(14), fromHour: 0, toHour: 2, customerId: 'bob' });
+      await settle([alices, bobs]);
+      const alicesCancel = cancellationCommand({
+        reservationId: alices.reservationId,
+        vehicleId: vehicle(13),
+        customerId: 'alice',
+      });
+      expect((await settleOne(alicesCancel)).outcome).toBe('cancelled');
+      // Bob's own cancellation, under the id of Alice's (a producer reusing command ids).
+      const reused = cancellationCommand({
+        reservationId: bobs.reservationId,
+        vehicleId: vehicle(14),
+        customerId: 'bob',
+      });
+      const [result] = await settle([{ ...reused, commandId: alicesCancel.commandId }]);
+      expect(result?.ok).toBe(false);
+      expect(result?.ok === false && result.error).toBeInstanceOf(PermanentError);
+      expect(result?.ok === false && result.error.message).toMatch(/decided before for another reservation/);
+      const booking = await db.app.query('SELECT status FROM fleet.reservations WHERE id = $1', [
+        bobs.reservationId,
+      ]);
+      expect(booking.rows[0]).toEqual({ status: 'confirmed' });
+      // Alice's own command still replays her decision.
+      expect((await settleOne(alicesCancel)).outcome).toBe('cancelled');
+    });
+
     it('cancels a request that is still pending; its own command then re-emits that cancellation', async () => {
       const booking = requestCommand({ vehicleId: vehicle(12), fromHour: 0, toHour: 10 });
       await recordPendingRequests(db.app, [booking]);

@@ -117,6 +117,10 @@ async function settleCancellations(
       results.set(command, { ok: true, settlement: plan.settlement });
       continue;
     }
+    if (plan.kind === 'refuse') {
+      results.set(command, { ok: false, error: plan.error });
+      continue;
+    }
     if (plan.outcome === 'cancelled' && target?.bookingStatus === 'confirmed') expectedReleases++;
     inputs.push({
       commandId: command.commandId,
