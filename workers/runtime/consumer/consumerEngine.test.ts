@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DependencyUnavailableError, PermanentError } from '../errors/processingErrors.ts';
+import { DependencyUnavailableError, PermanentError, RetriableError } from '../errors/processingErrors.ts';
 import type { MessageHandler } from './consumedMessage.ts';
 import type { ConsumerEngine, ConsumerEngineDeps, DeadLetterGate } from './consumerEngine.ts';
 import type { ConsumerOptions } from './consumerOptions.ts';
@@ -465,5 +465,25 @@ describe('ConsumerEngine races (fake client)', () => {
     client().rebalance(ASSIGN, 0);
     await until(() => handled.length >= 2, 10_000, 'both messages handled by the next assignment');
     expect(handled).toEqual([0, 1]);
+  });
+
+  it('a revoke cuts short a retry backoff: the rebalance does not wait it out, and the retry never runs', async () => {
+    let calls = 0;
+    const engine = engineOnFake(
+      async () => {
+        calls++;
+        throw new RetriableError('downstream hiccup');
+      },
+      // A backoff and a revoke timeout far longer than the wait below: only a wake-up lets the revoke finish.
+      { retryMinMs: 60_000, retryMaxMs: 60_000, revokeTimeoutMs: 60_000, maxAttempts: 5 },
+    );
+    await engine.start();
+    client().produce(0, records('k', ['flaky']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => calls === 1, 5000, 'the first attempt');
+    client().rebalance(REVOKE, 0);
+    await until(() => engine.snapshot().length === 0, 5000, 'the revoke');
+    expect(calls).toBe(1);
+    await engine.stop();
   });
 });

@@ -620,6 +620,10 @@ export class ConsumerEngine<V = unknown> {
     };
     const remaining = this.options.maxAttempts - envelope.attempts;
     if (remaining <= 1) return invoke();
+    // A backoff ends early on stop and on a revoke: the revoke waits for in-flight work, and a
+    // message waiting out its backoff would hold the partition (and the group) for up to
+    // CONSUMER_RETRY_MAX_MS only to find it no longer owns it.
+    const waits = AbortSignal.any([this.abort.signal, state.revoked.signal]);
     try {
       await invoke();
       return;
@@ -631,9 +635,7 @@ export class ConsumerEngine<V = unknown> {
       )
         throw first;
       this.observer.retried(topic);
-      await sleep(this.backoff(envelope.attempts), undefined, { signal: this.abort.signal }).catch(
-        () => undefined,
-      );
+      await sleep(this.backoff(envelope.attempts), undefined, { signal: waits }).catch(() => undefined);
     }
     await pRetry(
       async () => {
@@ -650,7 +652,7 @@ export class ConsumerEngine<V = unknown> {
         maxTimeout: this.options.retryMaxMs,
         factor: 2,
         randomize: true,
-        signal: this.abort.signal,
+        signal: waits,
         shouldRetry: ({ error }) => dispositionOf(error) === 'retry' && this.owns(state, envelope),
         onFailedAttempt: ({ error, retriesLeft }) => {
           if (retriesLeft > 0 && dispositionOf(error) === 'retry') this.observer.retried(topic);
