@@ -261,4 +261,38 @@ describe('ConsumerEngine failures (real broker)', () => {
       await caps.stop();
     }
   });
+
+  it('a subscribed topic that does not exist makes the member not ready and is logged, until it is created', async () => {
+    const topic = uniqueName('engine-missing-topic');
+    const errors: string[] = [];
+    const handled: string[] = [];
+    const e = testEngine(
+      {
+        name: 'missing-topic',
+        groupId: uniqueName('missing-topic-group'),
+        topic,
+        handler: async (message) => void handled.push(String(message.value)),
+      },
+      {},
+      { bootstrapServers: bootstrap, logger: recordingLogger(errors) },
+    );
+    try {
+      await e.start();
+      await until(
+        () => e.readiness().reason?.includes('not found') === true,
+        10_000,
+        'not ready: missing topic',
+      );
+      expect(e.readiness()).toEqual({ ok: false, reason: `subscribed topic(s) not found: ${topic}` });
+      expect(errors).toContain('subscribed topic does not exist: nothing is consumed from it (not ready)');
+      topics.push(topic);
+      await createTopics([{ topic, partitions: 1 }]);
+      await produceRecords(topic, [{ key: 'k', value: 'hello', partition: 0 }]);
+      await until(() => handled.includes('hello'), 60_000, 'consumed once the topic exists');
+      await until(() => e.readiness().ok, 10_000, 'ready once the topic exists');
+    } finally {
+      await e.drain(5000);
+      await e.stop();
+    }
+  });
 });

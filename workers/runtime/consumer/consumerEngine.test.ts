@@ -121,6 +121,18 @@ class FakeConsumer extends EventEmitter {
   resume(partitions: TopicPartition[]): void {
     for (const tp of partitions) this.paused.delete(tp.partition);
   }
+  /** Topics the fake cluster's metadata knows (default: the test topic). */
+  knownTopics = [topic];
+  getMetadata(
+    options: { topic: string },
+    callback: (
+      error: Error | null,
+      metadata: { topics: { name: string; partitions: { id: number }[] }[] },
+    ) => void,
+  ): void {
+    const partitions = this.knownTopics.includes(options.topic) ? [{ id: 0 }] : [];
+    setTimeout(() => callback(null, { topics: [{ name: options.topic, partitions }] }), 1);
+  }
   getWatermarkOffsets(_topic: string, partition: number): { lowOffset: number; highOffset: number } {
     return { lowOffset: 0, highOffset: this.logs.get(partition)?.length ?? 0 };
   }
@@ -337,6 +349,22 @@ describe('ConsumerEngine races (fake client)', () => {
       10_000,
       'the partition to be unassigned',
     );
+    client().releaseCommits();
+  });
+
+  it('a drain and a stop whose commits never answer still complete (bounded like the revoke)', async () => {
+    const handled: number[] = [];
+    const engine = engineOnFake(async (message) => void handled.push(message.offset), {
+      revokeTimeoutMs: 100,
+    });
+    await engine.start();
+    client().produce(0, records('k', ['a', 'b']));
+    client().rebalance(ASSIGN, 0);
+    await until(() => handled.length === 2, 5000, 'both messages handled');
+    client().hangCommits = true;
+    expect(await engine.drain(200)).toBe(true);
+    await engine.stop();
+    expect(client().disconnected).toBe(true);
     client().releaseCommits();
   });
 

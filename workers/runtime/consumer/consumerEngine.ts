@@ -8,6 +8,7 @@ import {
   ProcessingError,
   RetriableError,
 } from '../errors/processingErrors.ts';
+import { answerWithin } from '../resilience/answerWithin.ts';
 import type { DeadLetterWriteFailure } from '../resilience/deadLetterCaps.ts';
 import type { FailedMessage } from '../resilience/deadLetterRecord.ts';
 import type { ConsumedMessage, MessageHandler, ValueDecoder } from './consumedMessage.ts';
@@ -29,6 +30,10 @@ const ERR_REVOKE_PARTITIONS = -174;
  * committing what did finish saves the next owner from redoing it.
  */
 const REVOKE_COMMIT_MIN_MS = 1000;
+/** How often the engine checks that the topics it subscribed to exist (a mistyped or deleted one feeds nothing). */
+const SUBSCRIBED_TOPIC_CHECK_MS = 30_000;
+/** The same while one is missing: readiness comes back within seconds of the topic's creation. */
+const MISSING_TOPIC_RECHECK_MS = 2_000;
 
 /** What a worker declares: its group, its topics and its handler. */
 export interface WorkerSpec<V> {
@@ -213,6 +218,9 @@ export class ConsumerEngine<V = unknown> {
   private processFull = false;
   private pollLoopDone: Promise<void> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
+  private topicCheckTimer: NodeJS.Timeout | undefined;
+  /** Subscribed topics the cluster's metadata does not know: this member can never be given their partitions. */
+  private readonly missingTopics = new Set<string>();
   private commitChain: Promise<void> = Promise.resolve();
   private rebalanceChain: Promise<void> = Promise.resolve();
   private lastPollAt = 0;
@@ -279,10 +287,50 @@ export class ConsumerEngine<V = unknown> {
       );
     }, this.options.commitIntervalMs);
     this.pollLoopDone = this.pollLoop();
+    this.checkSubscribedTopics();
     this.logger.info(
       { topics: this.worker.topics, group: this.worker.groupId, protocol: this.options.groupProtocol },
       'consumer started',
     );
+  }
+
+  /** Runs the next subscribed-topic check in `delayMs` (replacing the one scheduled). */
+  private scheduleTopicCheck(delayMs: number): void {
+    clearTimeout(this.topicCheckTimer);
+    if (this.lifecycle !== 'running') return;
+    this.topicCheckTimer = setTimeout(() => this.checkSubscribedTopics(), delayMs);
+    this.topicCheckTimer.unref();
+  }
+
+  /**
+   * Looks each subscribed topic up in the cluster's metadata. A topic that does not exist (a
+   * mistyped name, one deleted under the worker; auto-creation is off) is subscribed without an
+   * error and assigns nothing: the member would be alive, in its group and idle for ever. It is
+   * logged and makes the member not ready until the topic appears. A failed look-up changes nothing.
+   */
+  private checkSubscribedTopics(): void {
+    const consumer = this.consumer;
+    if (!consumer || this.lifecycle !== 'running') return;
+    this.scheduleTopicCheck(
+      this.missingTopics.size > 0 ? MISSING_TOPIC_RECHECK_MS : SUBSCRIBED_TOPIC_CHECK_MS,
+    );
+    for (const topic of this.worker.topics) {
+      consumer.getMetadata({ topic, allTopics: false, timeout: 5_000 }, (error, metadata) => {
+        if (error || this.lifecycle !== 'running') return;
+        const found = metadata?.topics.find((t) => t.name === topic);
+        const missing = !found || found.partitions.length === 0;
+        if (missing && !this.missingTopics.has(topic)) {
+          this.missingTopics.add(topic);
+          this.logger.error(
+            { topic },
+            'subscribed topic does not exist: nothing is consumed from it (not ready)',
+          );
+          this.scheduleTopicCheck(MISSING_TOPIC_RECHECK_MS);
+        } else if (!missing && this.missingTopics.delete(topic)) {
+          this.logger.info({ topic }, 'subscribed topic exists now');
+        }
+      });
+    }
   }
 
   /**
@@ -323,7 +371,8 @@ export class ConsumerEngine<V = unknown> {
   }
 
   /**
-   * True once this member is in its group and no DLQ cap holds it: the /readyz answer. In the
+   * True once this member is in its group, every topic it subscribed to exists, and no DLQ cap
+   * holds it: the /readyz answer. In the
    * group means assigned something, or — a replica beyond the partition count — connected to the
    * group's coordinator with nothing assigned: librdkafka's KIP-848 client announces no empty
    * assignment, so such a member would otherwise never be ready and a rollout at full scale would
@@ -331,6 +380,12 @@ export class ConsumerEngine<V = unknown> {
    */
   readiness(): { ok: boolean; reason?: string } {
     if (this.lifecycle !== 'running') return { ok: false, reason: `consumer ${this.lifecycle}` };
+    if (this.missingTopics.size > 0) {
+      return {
+        ok: false,
+        reason: `subscribed topic(s) not found: ${[...this.missingTopics].sort().join(', ')}`,
+      };
+    }
     if (!this.joinedGroup && !this.coordinatorUp) {
       return { ok: false, reason: 'not yet a member of the consumer group' };
     }
@@ -1194,23 +1249,35 @@ export class ConsumerEngine<V = unknown> {
     const deadline = Date.now() + this.options.revokeTimeoutMs;
     while (revoked.some((s) => s.inFlight > 0) && Date.now() < deadline)
       await this.waitForIdle(deadline - Date.now());
-    const commit = this.commitFinished(new Set(revoked.map((s) => s.id)), true).then(
-      () => 'committed' as const,
-      (e: Error) => this.logger.warn({ err: e.message }, 'commit on revoke failed'),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timed out'>((resolve) => {
-      timer = setTimeout(() => resolve('timed out'), Math.max(REVOKE_COMMIT_MIN_MS, deadline - Date.now()));
-    });
-    const outcome = await Promise.race([commit, timeout]);
-    clearTimeout(timer);
     // A late commit still carries the revoke-time watermark: at worst it moves the group's offset
     // back below the next owner's, which redoes work, never skips it.
-    if (outcome === 'timed out')
+    await this.commitWithin(
+      Math.max(REVOKE_COMMIT_MIN_MS, deadline - Date.now()),
+      'commit on revoke (revoking anyway)',
+      new Set(revoked.map((s) => s.id)),
+      true,
+    );
+  }
+
+  /**
+   * Commits what finished, waiting at most `ms`: a coordinator that does not answer (librdkafka
+   * holds the commit meanwhile) must not hold a revoke, a drain or a stop for ever. Whatever was
+   * not committed is redone by the partition's next owner. Failures and timeouts are logged.
+   */
+  private async commitWithin(
+    ms: number,
+    what: string,
+    only?: ReadonlySet<string>,
+    includeRevoking = false,
+  ): Promise<void> {
+    try {
+      await answerWithin(this.commitFinished(only, includeRevoking), ms);
+    } catch (error) {
       this.logger.warn(
-        { partitions: revoked.map((s) => s.id) },
-        'commit on revoke timed out: revoking anyway',
+        { err: (error as Error).message, partitions: only ? [...only] : 'all' },
+        `${what} did not complete`,
       );
+    }
   }
 
   private recountBuffers(): void {
@@ -1286,9 +1353,7 @@ export class ConsumerEngine<V = unknown> {
     while (this.scheduler.inFlight > 0 && Date.now() < deadline)
       await this.waitForIdle(deadline - Date.now());
     const drained = this.scheduler.inFlight === 0;
-    await this.commitFinished().catch((e: Error) =>
-      this.logger.warn({ err: e.message }, 'commit on drain failed'),
-    );
+    await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'commit on drain');
     this.logger.info({ drained, inFlight: this.scheduler.inFlight }, drained ? 'drained' : 'drain timed out');
     return drained;
   }
@@ -1309,11 +1374,11 @@ export class ConsumerEngine<V = unknown> {
     this.abort.abort(new Error('consumer stopping'));
     clearInterval(this.commitTimer);
     this.commitTimer = undefined;
+    clearTimeout(this.topicCheckTimer);
+    this.topicCheckTimer = undefined;
     for (const state of this.partitions.values()) this.clearPartitionTimers(state);
     await this.pollLoopDone;
-    await this.commitFinished().catch((e: Error) =>
-      this.logger.warn({ err: e.message }, 'final commit failed'),
-    );
+    await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'final commit');
     const consumer = this.consumer;
     if (consumer?.isConnected()) {
       await new Promise<void>((resolve) => {
