@@ -15,6 +15,7 @@ export const usage = `usage: npm run -s ops -- <command> [options]    (or: node_
 
   lag                     consumer lag, statuses and desired replicas per group
   dlq list|inspect|replay dead letters: see them, read one, move them back exactly once
+  dlq blocks              partitions a tripped DLQ cap holds paused, fleet-wide
   group reset-offsets     move a stopped group's offsets to a point in time
   worker resume-dlq       tell a worker to resume dead-lettering after its DLQ cap
   pending                 reservation requests still pending, and what the relay re-produced

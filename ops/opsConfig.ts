@@ -14,6 +14,8 @@ export interface OpsConfig {
   registry: SchemaRegistryConfig;
   /** OPS_ADMIN_TIMEOUT_MS: timeout of each admin request; default 10000. */
   adminTimeoutMs: number;
+  /** REDIS_URL: where the workers keep the DLQ-cap blocks their partitions' next owners inherit. */
+  redisUrl: string;
 }
 
 /** Reads the ops configuration; throws ConfigError naming every bad variable. */
@@ -25,6 +27,7 @@ export function loadOpsConfig(env: Readonly<Record<string, string | undefined>>)
     producer: readProducerSettings(reader),
     registry: readSchemaRegistryConfig(reader, endpoints),
     adminTimeoutMs: reader.int('OPS_ADMIN_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+    redisUrl: endpoints.redisUrl,
   };
   reader.done();
   return config;

@@ -1,6 +1,12 @@
+import { Redis } from 'ioredis';
 import { openKafkaAdmin } from '../../workers/lag-monitor/kafkaAdmin.ts';
 import { AvroSerde } from '../../workers/runtime/avro/avroSerde.ts';
 import { SchemaRegistryClient } from '../../workers/runtime/avro/schemaRegistryClient.ts';
+import { failFastRedisOptions } from '../../workers/runtime/resilience/failFastRedis.ts';
+import {
+  listStoredBlocks,
+  type StoredDeadLetterBlock,
+} from '../../workers/runtime/resilience/sharedDeadLetterBlocks.ts';
 import {
   type CliIo,
   exitCodes,
@@ -22,6 +28,7 @@ import { readRanges } from '../dlq/topicReader.ts';
 import { loadOpsConfig, type OpsConfig } from '../opsConfig.ts';
 
 export const dlqUsage = `usage: ops dlq <list|inspect|replay> <topic.dlq> [options]
+       ops dlq blocks [--worker W] [--json]
 
   list <topic.dlq> [filters] [--limit N] [--json]
       dead letters, oldest first per partition: where each came from, why it failed, whether
@@ -41,6 +48,12 @@ export const dlqUsage = `usage: ops dlq <list|inspect|replay> <topic.dlq> [optio
       One run per DLQ at a time: the run holds the group under group.instance.id
       fleet.ops.dlq-replay, and another run is refused (exit 3) until it ends — or, if it died,
       until the broker's group.consumer.session.timeout.ms (45 s by default) has passed.
+
+  blocks [--worker W] [--json]
+      the partitions a tripped DLQ cap holds paused, fleet-wide, as the workers keep them in
+      Redis for the partition's next owner (REDIS_URL): worker, topic, partition, cap, since,
+      when the cool-down lifts it (or "operator") and why. Resume one on the replica that owns
+      the partition now: ops worker resume-dlq (its /readyz names the blocked partitions).
 
   filters: --since ISO  --until ISO  (fleet.dlq.dead-lettered-at, ISO 8601 with a zone)
            --error-class C  (fleet.dlq.error-class)   --error-code C  (fleet.dlq.error-code)
@@ -72,8 +85,10 @@ export async function runDlqCommand(argv: readonly string[], io: CliIo): Promise
       return inspect(rest, io);
     case 'replay':
       return replay(rest, io);
+    case 'blocks':
+      return blocks(rest, io);
     default:
-      throw new UsageError(`unknown dlq command ${JSON.stringify(sub)}: list, inspect or replay`);
+      throw new UsageError(`unknown dlq command ${JSON.stringify(sub)}: list, inspect, replay or blocks`);
   }
 }
 
@@ -114,6 +129,55 @@ async function withAdmin<T>(
   } finally {
     await admin.disconnect();
   }
+}
+
+async function blocks(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    worker: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length > 0)
+    throw new UsageError(`dlq blocks takes no topic, got ${JSON.stringify(positionals[0])}`);
+  const config = loadOpsConfig(io.env);
+  const redis = new Redis(config.redisUrl, {
+    ...failFastRedisOptions(config.adminTimeoutMs, 'fleet-ops'),
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  // ioredis also emits what the awaited calls reject with; the rejection is what gets reported.
+  redis.on('error', () => {});
+  let found: StoredDeadLetterBlock[];
+  try {
+    await redis.connect();
+    found = await listStoredBlocks(redis, values.worker === undefined ? {} : { worker: values.worker });
+  } catch (error) {
+    throw new Error(
+      `could not read the DLQ-cap blocks from Redis at ${config.redisUrl}: ${(error as Error).message}`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+  if (values.json) {
+    for (const block of found) io.out(JSON.stringify(block));
+    return exitCodes.ok;
+  }
+  if (found.length > 0) {
+    for (const line of formatTable(
+      ['WORKER', 'TOPIC', 'PARTITION', 'CAP', 'SINCE', 'RESUMES', 'REASON'],
+      found.map((b) => [
+        b.worker,
+        b.topic ?? '',
+        String(b.partition),
+        b.cap,
+        new Date(b.since).toISOString(),
+        b.resumesAt === null ? 'operator' : new Date(b.resumesAt).toISOString(),
+        b.reason,
+      ]),
+    ))
+      io.out(line);
+  }
+  io.out(`${found.length} blocked partition(s)`);
+  return exitCodes.ok;
 }
 
 async function list(argv: readonly string[], io: CliIo): Promise<number> {

@@ -45,6 +45,55 @@ export interface RedisDeadLetterBlocksOptions {
   logger?: ResilienceLogger;
 }
 
+/** The default prefix of the block keys (`<prefix><worker>:<topic>:<partition>`). */
+export const deadLetterBlockKeyPrefix = 'fleet:dlq-block:';
+
+/** A stored block as `ops dlq blocks` lists it: whose it is and how long its key has left. */
+export interface StoredDeadLetterBlock extends DeadLetterBlock {
+  worker: string;
+  /** Milliseconds until the key expires (the block then stops following its partition). */
+  ttlMs: number;
+}
+
+/**
+ * Every block stored for `worker` (or for every worker), oldest trip first: what the fleet's
+ * replicas will inherit for those partitions. Reads with SCAN, never KEYS. Rejects when Redis
+ * does not answer (the caller reports it).
+ */
+export async function listStoredBlocks(
+  redis: Redis,
+  options: { worker?: string; keyPrefix?: string } = {},
+): Promise<StoredDeadLetterBlock[]> {
+  const prefix = options.keyPrefix ?? deadLetterBlockKeyPrefix;
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${prefix}${options.worker ?? '*'}:*`,
+      'COUNT',
+      500,
+    );
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  if (keys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.get(key).pttl(key);
+  const answers = (await pipeline.exec()) ?? [];
+  const blocks: StoredDeadLetterBlock[] = [];
+  keys.forEach((key, i) => {
+    const value = answers[2 * i]?.[1] as string | null | undefined;
+    const ttlMs = Number(answers[2 * i + 1]?.[1]);
+    const block = typeof value === 'string' ? parseBlock(value) : undefined;
+    if (!block || !(ttlMs > 0)) return;
+    const worker = key.slice(prefix.length, key.length - `:${block.topic}:${block.partition}`.length);
+    blocks.push({ ...block, worker, ttlMs });
+  });
+  return blocks.sort((a, b) => a.since - b.since);
+}
+
 /** The `topic:partition` key of a partition in the maps `load` returns. */
 export function blockedPartitionKey(partition: TopicPartitionRef): string {
   return `${partition.topic}:${partition.partition}`;
@@ -61,7 +110,7 @@ export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
     this.options = {
       timeoutMs: 500,
       operatorBlockTtlMs: 24 * 3_600_000,
-      keyPrefix: 'fleet:dlq-block:',
+      keyPrefix: deadLetterBlockKeyPrefix,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as RedisDeadLetterBlocks['options'];
     this.now = options.now ?? Date.now;
