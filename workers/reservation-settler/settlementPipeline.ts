@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { clientQueryTimeoutMs, defaultConnectionTimeoutMs } from '../../db/pool.ts';
 import { isConnectionFailure, postgresDependency } from '../../db/postgresFailures.ts';
 import { GroupCommitBatcher } from '../runtime/batching/groupCommitBatcher.ts';
 import type { Logger } from '../runtime/observability/logger.ts';
@@ -34,11 +35,14 @@ export interface SettlementPipelineDeps {
 }
 
 /**
- * Round trips of one batch at most, each bounded by the statement timeout: the fast path, then
+ * Round trips of one batch at most, each bounded by the pool's query timeout: the fast path, then
  * BEGIN, lock, read, record missing requests, lock and read those, find and record
  * cancellations, decide, COMMIT (settleCommandBatch, settleReservationBatch).
  */
 const mostStatementsPerBatch = 11;
+
+/** Pool connections one batch acquires at most: the fast path's, then the transaction's. */
+const connectionsPerBatch = 2;
 
 /** Composes the settlement path; the worker's handler and the P3 benchmark both settle through it. */
 export function createSettlementPipeline(deps: SettlementPipelineDeps): SettlementPipeline {
@@ -53,9 +57,12 @@ export function createSettlementPipeline(deps: SettlementPipelineDeps): Settleme
         }),
       {
         // The breaker's own timeout only catches a connection that hangs without an error: it
-        // must never cut a batch whose statements are all within the statement timeout, or the
-        // batch would be rerun while its first run still holds (and may commit) its locks.
-        timeoutMs: settings.statementTimeoutMs * mostStatementsPerBatch,
+        // must never cut a batch whose waits all stay within their own bounds (each connection
+        // wait, each statement's query timeout), or the batch would be rerun while its first run
+        // still holds (and may commit) its locks.
+        timeoutMs:
+          connectionsPerBatch * defaultConnectionTimeoutMs +
+          mostStatementsPerBatch * clientQueryTimeoutMs(settings.statementTimeoutMs),
         isFailure: isConnectionFailure,
         registry: deps.registry,
         logger: resilienceLoggerFor(logger),
