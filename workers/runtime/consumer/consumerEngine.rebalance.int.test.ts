@@ -84,6 +84,55 @@ describe('ConsumerEngine rebalances (real broker, KIP-848)', () => {
     expect([...committed.values()].reduce((n, o) => n + o, 0)).toBe(total);
   });
 
+  it("a revoke waits for the partition's in-flight work, commits it, and only then does the next owner run the key", async () => {
+    // The property the first test's concurrentSameKey check needs handlers long enough to test:
+    // a message in flight at the revoke finishes (within CONSUMER_REVOKE_TIMEOUT_MS) before its
+    // partition is handed over, so the next owner neither overlaps its key nor redoes it.
+    const topic = uniqueName('engine-revoke-waits');
+    topics.push(topic);
+    await createTopics([{ topic, partitions: 2 }]);
+    await produceRecords(
+      topic,
+      [0, 1].flatMap((partition) => [
+        { key: `k${partition}`, value: 'slow', partition },
+        ...Array.from({ length: 5 }, () => ({ key: `k${partition}`, value: 'fast', partition })),
+      ]),
+    );
+    const groupId = uniqueName('revoke-waits-group');
+    const runs: { engine: string; key: string; offset: number; start: number; end: number }[] = [];
+    const handler =
+      (name: string): MessageHandler<Buffer | null> =>
+      async (message) => {
+        const start = performance.now();
+        if (String(message.value) === 'slow') await sleep(1500);
+        runs.push({
+          engine: name,
+          key: message.keyText,
+          offset: message.offset,
+          start,
+          end: performance.now(),
+        });
+      };
+    const a = engine('a', groupId, topic, handler('a'));
+    const b = engine('b', groupId, topic, handler('b'));
+    await a.start();
+    await until(() => a.inFlight >= 2, 30_000, 'both slow messages in flight in A');
+    await b.start();
+    await until(() => runs.some((r) => r.engine === 'b'), 30_000, 'B to take over a partition');
+    await until(() => new Set(runs.map((r) => `${r.key}:${r.offset}`)).size === 12, 30_000, 'every message');
+    await b.drain(5000);
+    await b.stop();
+    await a.drain(5000);
+    await a.stop();
+
+    const moved = runs.find((r) => r.engine === 'b')!.key;
+    const slowOfMoved = runs.filter((r) => r.key === moved && r.offset === 0);
+    // A finished it and committed it on the revoke: B did not run it again.
+    expect(slowOfMoved.map((r) => r.engine)).toEqual(['a']);
+    const firstInB = Math.min(...runs.filter((r) => r.engine === 'b' && r.key === moved).map((r) => r.start));
+    expect(firstInB).toBeGreaterThanOrEqual(slowOfMoved[0]!.end);
+  });
+
   it('work still running in a revoked partition never commits after the revoke; the new owner redoes it', async () => {
     const topic = uniqueName('engine-fence');
     topics.push(topic);
