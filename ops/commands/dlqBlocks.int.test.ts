@@ -45,8 +45,8 @@ describe('ops dlq blocks (real Redis)', () => {
       expect(table.out[2]).toContain('operator');
       expect(table.out.at(-1)).toBe('2 blocked partition(s)');
 
-      await store.remove({ topic: timed.topic!, partition: 3 });
-      await store.remove({ topic: timed.topic!, partition: 7 });
+      await store.remove(timed);
+      await store.remove(operatorOnly);
       expect((await ops('dlq', 'blocks', '--worker', worker)).out).toEqual(['0 blocked partition(s)']);
 
       // Every worker's, when no --worker is given.

@@ -352,11 +352,40 @@ describe('ConsumerEngine races (fake client)', () => {
     client().releaseCommits();
   });
 
+  it('a stop during the wait for inherited DLQ blocks assigns nothing to the closed client and logs no error', async () => {
+    const errors: string[] = [];
+    let answerInherit!: () => void;
+    const { dlqGate } = gateAnswering(async () => ({ admitted: true }));
+    dlqGate.inheritBlocks = () =>
+      new Promise((resolve) => {
+        answerInherit = () => resolve([]);
+      });
+    const engine = engineOnFake(async () => {}, {}, { dlqGate, logger: recordingLogger(errors) });
+    await engine.start();
+    client().rebalance(ASSIGN, 0);
+    await until(() => answerInherit !== undefined, 5000, 'the assignment waiting for the block store');
+    const stopped = engine.stop();
+    await until(() => client().disconnected, 5000, 'the client closed by stop()');
+    answerInherit();
+    await stopped;
+    expect(errors).toEqual([]);
+    expect(client().assigned.size).toBe(0);
+  });
+
   it('a drain and a stop whose commits never answer still complete (bounded like the revoke)', async () => {
     const handled: number[] = [];
-    const engine = engineOnFake(async (message) => void handled.push(message.offset), {
-      revokeTimeoutMs: 100,
-    });
+    const warnings: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (_fields: object, message: string) => void warnings.push(message),
+    };
+    const engine = engineOnFake(
+      async (message) => void handled.push(message.offset),
+      { revokeTimeoutMs: 100 },
+      { logger },
+    );
     await engine.start();
     client().produce(0, records('k', ['a', 'b']));
     client().rebalance(ASSIGN, 0);
@@ -365,6 +394,9 @@ describe('ConsumerEngine races (fake client)', () => {
     expect(await engine.drain(200)).toBe(true);
     await engine.stop();
     expect(client().disconnected).toBe(true);
+    // The drain's commit timed out; the stop did not queue a second one behind it for another wait.
+    expect(warnings).toContain('commit on drain did not complete');
+    expect(warnings).not.toContain('final commit did not complete');
     client().releaseCommits();
   });
 

@@ -219,6 +219,10 @@ export class ConsumerEngine<V = unknown> {
   private pollLoopDone: Promise<void> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private topicCheckTimer: NodeJS.Timeout | undefined;
+  /** Metadata look-ups of the subscribed topics not answered yet (a slow broker must not pile them up). */
+  private topicChecksInFlight = 0;
+  /** Whether the drain's commit completed; undefined before a drain. */
+  private drainCommitted: boolean | undefined;
   /** Subscribed topics the cluster's metadata does not know: this member can never be given their partitions. */
   private readonly missingTopics = new Set<string>();
   private commitChain: Promise<void> = Promise.resolve();
@@ -314,8 +318,12 @@ export class ConsumerEngine<V = unknown> {
     this.scheduleTopicCheck(
       this.missingTopics.size > 0 ? MISSING_TOPIC_RECHECK_MS : SUBSCRIBED_TOPIC_CHECK_MS,
     );
+    // Each look-up holds a libuv thread, as consume() and commits do: never more than one round.
+    if (this.topicChecksInFlight > 0) return;
     for (const topic of this.worker.topics) {
+      this.topicChecksInFlight++;
       consumer.getMetadata({ topic, allTopics: false, timeout: 5_000 }, (error, metadata) => {
+        this.topicChecksInFlight--;
         if (error || this.lifecycle !== 'running') return;
         const found = metadata?.topics.find((t) => t.name === topic);
         const missing = !found || found.partitions.length === 0;
@@ -1140,6 +1148,8 @@ export class ConsumerEngine<V = unknown> {
       // Before the client fetches anything: a partition whose previous owner tripped a DLQ cap
       // starts paused, instead of dead-lettering another run of the same flood.
       const inherited = await this.inheritedDeadLetterBlocks(assignment);
+      // stop() came during that wait and closed the client: there is nothing left to assign to.
+      if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped' || !consumer.isConnected()) return;
       for (const tp of assignment) {
         const id = `${tp.topic}:${tp.partition}`;
         // Nothing a previous assignment of this partition left in the scheduler (a hold, parked or
@@ -1269,14 +1279,16 @@ export class ConsumerEngine<V = unknown> {
     what: string,
     only?: ReadonlySet<string>,
     includeRevoking = false,
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       await answerWithin(this.commitFinished(only, includeRevoking), ms);
+      return true;
     } catch (error) {
       this.logger.warn(
         { err: (error as Error).message, partitions: only ? [...only] : 'all' },
         `${what} did not complete`,
       );
+      return false;
     }
   }
 
@@ -1353,7 +1365,10 @@ export class ConsumerEngine<V = unknown> {
     while (this.scheduler.inFlight > 0 && Date.now() < deadline)
       await this.waitForIdle(deadline - Date.now());
     const drained = this.scheduler.inFlight === 0;
-    await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'commit on drain');
+    this.drainCommitted = await this.commitWithin(
+      Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs),
+      'commit on drain',
+    );
     this.logger.info({ drained, inFlight: this.scheduler.inFlight }, drained ? 'drained' : 'drain timed out');
     return drained;
   }
@@ -1378,7 +1393,11 @@ export class ConsumerEngine<V = unknown> {
     this.topicCheckTimer = undefined;
     for (const state of this.partitions.values()) this.clearPartitionTimers(state);
     await this.pollLoopDone;
-    await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'final commit');
+    // After a drain whose commit did not complete, a final one would only queue behind it for
+    // another full wait: close the client instead (the next owner redoes what is uncommitted).
+    if (this.drainCommitted !== false) {
+      await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'final commit');
+    }
     const consumer = this.consumer;
     if (consumer?.isConnected()) {
       await new Promise<void>((resolve) => {

@@ -507,8 +507,7 @@ export class DeadLetterCaps {
 
   private lift(key: string, block: DeadLetterBlock, by: DeadLetterResumption['by']): void {
     this.activeBlocks.delete(key);
-    if (block.scope === 'partition')
-      void this.blockStore?.remove({ topic: block.topic!, partition: block.partition! });
+    if (block.scope === 'partition') void this.blockStore?.remove(block);
     if (block.scope === 'partition') this.windows.get(block.topic!)?.get(block.partition!)?.reset();
     this.logger('info', 'dead-letter cap lifted: consumption resumes', {
       worker: this.worker,

@@ -19,10 +19,17 @@ export interface TopicPartitionRef {
  */
 export interface DeadLetterBlockStore {
   start(): Promise<void>;
-  /** Records a partition block until it lifts (its cool-down) or at most `operatorBlockTtlMs`. */
+  /**
+   * Records a partition block until it lifts (its cool-down) or at most `operatorBlockTtlMs`;
+   * never replaces a newer block of the partition (a later `since`). Retried in the background
+   * while Redis does not answer.
+   */
   save(block: DeadLetterBlock): Promise<void>;
-  /** Forgets a partition's block (lifted by its cool-down or an operator). */
-  remove(partition: TopicPartitionRef): Promise<void>;
+  /**
+   * Forgets a lifted partition block — only that block (same `since`): a late delete from an old
+   * owner must not erase the block its successor tripped since. Retried like `save`.
+   */
+  remove(block: DeadLetterBlock): Promise<void>;
   /** The blocks still in force among `partitions`, by `topic:partition`; empty when the store cannot answer. */
   load(partitions: readonly TopicPartitionRef[]): Promise<Map<string, DeadLetterBlock>>;
   stop(): Promise<void>;
@@ -99,12 +106,47 @@ export function blockedPartitionKey(partition: TopicPartitionRef): string {
   return `${partition.topic}:${partition.partition}`;
 }
 
-/** Blocks kept in Redis, one key per partition with the block's remaining time as its TTL. */
+// Writes a block unless the partition already holds a newer one (a later trip of its next owner).
+const saveScript = `local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and tonumber(stored.since) and tonumber(stored.since) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`;
+
+// Deletes the block only if it is the one lifted (same since).
+const removeScript = `local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, stored = pcall(cjson.decode, current)
+if ok and type(stored) == 'table' and tonumber(stored.since) == tonumber(ARGV[1]) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/** A write the store still owes Redis; the newest per partition wins. */
+type PendingWrite = { kind: 'save' | 'remove'; block: DeadLetterBlock };
+
+const firstRetryDelayMs = 1_000;
+const longestRetryDelayMs = 30_000;
+
+/**
+ * Blocks kept in Redis, one key per partition with the block's remaining time as its TTL. A
+ * write that fails (Redis unreachable, slow) is kept and retried with backoff until it lands or
+ * the store stops, newest write per partition first: an operator's resume during a Redis blip
+ * must not leave a lifted block behind for the partition's next owner to inherit.
+ */
 export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
   private readonly options: Required<Omit<RedisDeadLetterBlocksOptions, 'now' | 'logger'>>;
   private readonly now: () => number;
   private readonly logger: ResilienceLogger;
   private readonly client: Redis;
+  private readonly pending = new Map<string, PendingWrite>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = firstRetryDelayMs;
+  private stopped = false;
 
   constructor(options: RedisDeadLetterBlocksOptions) {
     this.options = {
@@ -139,18 +181,77 @@ export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
   }
 
   async save(block: DeadLetterBlock): Promise<void> {
-    if (block.scope !== 'partition') return;
-    const ttlMs =
-      block.resumesAt === null ? this.options.operatorBlockTtlMs : Math.ceil(block.resumesAt - this.now());
-    if (ttlMs <= 0) return;
-    const ref = { topic: block.topic!, partition: block.partition! };
-    await this.attempt('save', ref, () =>
-      this.client.set(this.keyOf(ref), JSON.stringify(block), 'PX', ttlMs),
-    );
+    await this.write({ kind: 'save', block });
   }
 
-  async remove(partition: TopicPartitionRef): Promise<void> {
-    await this.attempt('remove', partition, () => this.client.del(this.keyOf(partition)));
+  async remove(block: DeadLetterBlock): Promise<void> {
+    await this.write({ kind: 'remove', block });
+  }
+
+  /** Writes still owed to Redis (waiting for a retry). */
+  get pendingWrites(): number {
+    return this.pending.size;
+  }
+
+  private async write(write: PendingWrite): Promise<void> {
+    if (write.block.scope !== 'partition' || this.stopped) return;
+    const key = this.keyOf({ topic: write.block.topic!, partition: write.block.partition! });
+    this.pending.set(key, write);
+    await this.flush(key);
+  }
+
+  // Sends the newest write owed for `key`; on failure it stays owed and a retry is scheduled.
+  private async flush(key: string): Promise<boolean> {
+    const write = this.pending.get(key);
+    if (!write) return true;
+    const done = await this.apply(key, write);
+    if (done) {
+      if (this.pending.get(key) === write) this.pending.delete(key);
+      return true;
+    }
+    this.scheduleRetry();
+    return false;
+  }
+
+  private async apply(key: string, { kind, block }: PendingWrite): Promise<boolean> {
+    const ref = { topic: block.topic!, partition: block.partition! };
+    if (kind === 'remove') {
+      return (
+        (await this.attempt('remove', ref, () =>
+          this.client.eval(removeScript, 1, key, String(block.since)),
+        )) !== undefined
+      );
+    }
+    const ttlMs =
+      block.resumesAt === null ? this.options.operatorBlockTtlMs : Math.ceil(block.resumesAt - this.now());
+    // Lifted by its cool-down meanwhile: nothing left to hand on.
+    if (ttlMs <= 0) return true;
+    const stored = await this.attempt('save', ref, () =>
+      this.client.eval(saveScript, 1, key, JSON.stringify(block), String(block.since), String(ttlMs)),
+    );
+    return stored !== undefined;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retryPending();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+    this.retryDelayMs = Math.min(longestRetryDelayMs, this.retryDelayMs * 2);
+  }
+
+  private async retryPending(): Promise<void> {
+    let allDone = true;
+    for (const key of [...this.pending.keys()]) {
+      if (this.stopped) return;
+      if (!(await this.flush(key))) allDone = false;
+    }
+    if (allDone && this.pending.size === 0) {
+      this.retryDelayMs = firstRetryDelayMs;
+      this.logger('info', 'dlq block store: owed block writes stored', { worker: this.options.worker });
+    }
   }
 
   async load(partitions: readonly TopicPartitionRef[]): Promise<Map<string, DeadLetterBlock>> {
@@ -170,6 +271,15 @@ export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.pending.size > 0) {
+      this.logger('warn', 'dlq block store: stopping with block writes not stored', {
+        worker: this.options.worker,
+        writes: this.pending.size,
+      });
+    }
     this.client.disconnect();
   }
 
@@ -186,12 +296,16 @@ export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
     try {
       return await answerWithin(call(), this.options.timeoutMs);
     } catch (error) {
-      this.logger('warn', `dlq block store: ${what} failed; the block stays with this replica`, {
-        worker: this.options.worker,
-        topic: partition.topic,
-        partition: partition.partition,
-        error: (error as Error).message,
-      });
+      this.logger(
+        'warn',
+        `dlq block store: ${what} failed${what === 'load' ? ': nothing inherited' : '; retried in the background'}`,
+        {
+          worker: this.options.worker,
+          topic: partition.topic,
+          partition: partition.partition,
+          error: (error as Error).message,
+        },
+      );
       return undefined;
     }
   }
