@@ -683,10 +683,6 @@ export class ConsumerEngine<V = unknown> {
     };
     const remaining = this.options.maxAttempts - envelope.attempts;
     if (remaining <= 1) return invoke();
-    // A backoff ends early on stop and on a revoke: the revoke waits for in-flight work, and a
-    // message waiting out its backoff would hold the partition (and the group) for up to
-    // CONSUMER_RETRY_MAX_MS only to find it no longer owns it.
-    const waits = AbortSignal.any([this.abort.signal, state.revoked.signal]);
     try {
       await invoke();
       return;
@@ -698,8 +694,12 @@ export class ConsumerEngine<V = unknown> {
       )
         throw first;
       this.observer.retried(topic);
-      await sleep(this.backoff(envelope.attempts), undefined, { signal: waits }).catch(() => undefined);
     }
+    // A backoff ends early on stop and on a revoke: the revoke waits for in-flight work, and a
+    // message waiting out its backoff would hold the partition (and the group) for up to
+    // CONSUMER_RETRY_MAX_MS only to find it no longer owns it. Built only once a try failed.
+    const waits = AbortSignal.any([this.abort.signal, state.revoked.signal]);
+    await sleep(this.backoff(envelope.attempts), undefined, { signal: waits }).catch(() => undefined);
     await pRetry(
       async () => {
         if (!this.owns(state, envelope))
