@@ -165,8 +165,13 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
     const checks: RateCheck[] = [];
     if (subject !== undefined)
       checks.push({ policy: 'customer', identity: hashIdentity(subject), ...customerPolicy });
-    checks.push({ policy: 'ip', identity: hashIdentity(rateLimitAddress(request.ip)), ...ipPolicy });
+    checks.push(ipRateCheck(request.ip));
     return checks;
+  }
+
+  /** The IP policy's check of a client address. */
+  function ipRateCheck(ip: string): RateCheck {
+    return { policy: 'ip', identity: hashIdentity(rateLimitAddress(ip)), ...ipPolicy };
   }
 
   /**
@@ -175,11 +180,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
    * never charged for a client's malformed bytes.
    */
   async function peerRateLimitFields(socket: Socket): Promise<{ policy: string; limit: string }> {
-    const address = rateLimitAddress(socket.remoteAddress ?? '');
-    const decision = await rateLimiter.check(
-      [{ policy: 'ip', identity: hashIdentity(address), ...ipPolicy }],
-      0,
-    );
+    const decision = await rateLimiter.check([ipRateCheck(socket.remoteAddress ?? '')], 0);
     return rateLimitFields(decision.outcomes);
   }
 

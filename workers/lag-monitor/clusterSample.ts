@@ -55,3 +55,8 @@ export interface ClusterSample {
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
+
+/** The topic of a `partitionKey`. */
+export function topicOf(key: string): string {
+  return key.slice(0, key.lastIndexOf(':'));
+}

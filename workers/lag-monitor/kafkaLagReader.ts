@@ -7,6 +7,7 @@ import {
   partitionKey,
   type ReadProblem,
   type TopicObservation,
+  topicOf,
 } from './clusterSample.ts';
 import type { KafkaAdmin } from './kafkaAdmin.ts';
 import { LagReadError } from './lagErrors.ts';
@@ -256,11 +257,6 @@ function consumedTopics(description: GroupDescription | undefined): ReadonlySet<
   }
   const topics = new Set(description.assignments.flatMap((a) => [...a].map(topicOf)));
   return topics.size > 0 ? topics : undefined;
-}
-
-/** The topic of a `topic:partition` key. */
-function topicOf(key: string): string {
-  return key.slice(0, key.lastIndexOf(':'));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { kedaReplicas, recommendReplicas, type ScaleSmoothing, smoothReplicas } from './autoscale.ts';
-import { type ClusterSample, type GroupObservation, partitionKey } from './clusterSample.ts';
+import { type ClusterSample, type GroupObservation, partitionKey, topicOf } from './clusterSample.ts';
 import type {
   GroupAutoscale,
   GroupLag,
@@ -133,7 +133,7 @@ export class LagTracker {
     for (const topic of [...this.topicPolls.keys()])
       if (!sample.topics.has(topic)) this.topicPolls.delete(topic);
     for (const key of [...this.timelines.keys()]) {
-      const topic = key.slice(0, key.lastIndexOf(':'));
+      const topic = topicOf(key);
       if (!sample.topics.has(topic)) this.timelines.delete(key);
     }
   }
@@ -281,7 +281,7 @@ export class LagTracker {
 
   private groupTopicRates(state: GroupState, topic: string): GroupTopicRates {
     const windows = [...state.partitions.entries()]
-      .filter(([key]) => key.slice(0, key.lastIndexOf(':')) === topic)
+      .filter(([key]) => topicOf(key) === topic)
       .map(([, p]) => p.window);
     const rates = windowRates(windows);
     return { topic, consumeRate: rates?.consume ?? null, produceRate: rates?.produce ?? null };

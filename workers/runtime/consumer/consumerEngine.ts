@@ -1246,7 +1246,7 @@ export class ConsumerEngine<V = unknown> {
       const blocked = await gate.inheritBlocks(
         assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })),
       );
-      return new Set(blocked.map((tp) => `${tp.topic}:${tp.partition}`));
+      return new Set(blocked.map(partitionKey));
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not read inherited DLQ-cap blocks');
       return new Set();
@@ -1290,6 +1290,11 @@ export class ConsumerEngine<V = unknown> {
       );
       return false;
     }
+  }
+
+  /** How long a drain's or a stop's commit may wait: the revoke's bound, at least REVOKE_COMMIT_MIN_MS. */
+  private get shutdownCommitWaitMs(): number {
+    return Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs);
   }
 
   private recountBuffers(): void {
@@ -1365,10 +1370,7 @@ export class ConsumerEngine<V = unknown> {
     while (this.scheduler.inFlight > 0 && Date.now() < deadline)
       await this.waitForIdle(deadline - Date.now());
     const drained = this.scheduler.inFlight === 0;
-    this.drainCommitted = await this.commitWithin(
-      Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs),
-      'commit on drain',
-    );
+    this.drainCommitted = await this.commitWithin(this.shutdownCommitWaitMs, 'commit on drain');
     this.logger.info({ drained, inFlight: this.scheduler.inFlight }, drained ? 'drained' : 'drain timed out');
     return drained;
   }
@@ -1396,7 +1398,7 @@ export class ConsumerEngine<V = unknown> {
     // After a drain whose commit did not complete, a final one would only queue behind it for
     // another full wait: close the client instead (the next owner redoes what is uncommitted).
     if (this.drainCommitted !== false) {
-      await this.commitWithin(Math.max(REVOKE_COMMIT_MIN_MS, this.options.revokeTimeoutMs), 'final commit');
+      await this.commitWithin(this.shutdownCommitWaitMs, 'final commit');
     }
     const consumer = this.consumer;
     if (consumer?.isConnected()) {

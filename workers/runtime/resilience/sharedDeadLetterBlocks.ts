@@ -3,6 +3,7 @@ import { answerWithin } from './answerWithin.ts';
 import type { DeadLetterBlock } from './deadLetterCaps.ts';
 import { failFastRedisOptions } from './failFastRedis.ts';
 import { type ResilienceLogger, silentLogger } from './resilienceLogger.ts';
+import { stripUndefined } from './sharedDeadLetterRate.ts';
 
 /** A partition of a topic. */
 export interface TopicPartitionRef {
@@ -153,7 +154,7 @@ export class RedisDeadLetterBlocks implements DeadLetterBlockStore {
       timeoutMs: 500,
       operatorBlockTtlMs: 24 * 3_600_000,
       keyPrefix: deadLetterBlockKeyPrefix,
-      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      ...stripUndefined(options),
     } as RedisDeadLetterBlocks['options'];
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;

@@ -380,6 +380,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
+/** `value` without its undefined properties, so spreading it over defaults keeps the defaults. */
+export function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
