@@ -33,6 +33,7 @@ import {
 } from './http/requestState.ts';
 import { RouteTable } from './http/routeTable.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
+import { useStrictJsonBodies } from './http/strictJsonBodyParser.ts';
 import type { IngressConfig } from './ingressConfig.ts';
 import { createIngressMetrics, type IngressMetrics, methodLabel } from './ingressMetrics.ts';
 import { hashIdentity, rateLimitAddress } from './rateLimit/clientIdentity.ts';
@@ -158,6 +159,7 @@ export async function createIngressApp(config: IngressConfig, deps: IngressDeps)
   });
   // JSON only: Fastify's text/plain parser would hand strings to handlers that expect objects.
   app.removeContentTypeParser('text/plain');
+  useStrictJsonBodies(app, config.bodyLimitBytes);
 
   const ipPolicy = config.rateLimit.ip;
   const customerPolicy = config.rateLimit.customer;

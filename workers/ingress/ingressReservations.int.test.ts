@@ -278,6 +278,34 @@ describe('POST /v1/reservations input handling', () => {
     ]);
   });
 
+  it('refuses a body that repeats a member (400 naming it, escaped spellings too), writing nothing; proto keys stay refused', async () => {
+    const subject = `dup-${randomUUID()}`;
+    const token = await world.token(subject);
+    const { startsAt, endsAt } = period(2);
+    // JSON.parse keeps the last vehicleId, other parsers the first: the request means two things.
+    const repeated = `{"vehicleId":"${seededVehicleIds[0]}","startsAt":"${startsAt}","endsAt":"${endsAt}","vehicleId":"${seededVehicleIds[1]}"}`;
+    const body = expectProblem(await post(token, repeated), 400, 'validation');
+    expect(body.errors).toEqual([
+      expect.objectContaining({ field: 'vehicleId', in: 'body', pointer: '#/vehicleId' }),
+    ]);
+    // The same name spelt with an escape is the same member once decoded.
+    const escaped = `{"vehicleId":"${seededVehicleIds[0]}","startsAt":"${startsAt}","endsAt":"${endsAt}","\\u0073tartsAt":"${startsAt}"}`;
+    expect(expectProblem(await post(token, escaped), 400, 'validation').errors).toEqual([
+      expect.objectContaining({ field: 'startsAt' }),
+    ]);
+    expect(await requestRows(subject)).toEqual([]);
+    // Fastify's own checks still run first: prototype poisoning and malformed JSON.
+    const poisoned = `{"vehicleId":"${seededVehicleIds[0]}","startsAt":"${startsAt}","endsAt":"${endsAt}","__proto__":{"status":"confirmed"}}`;
+    expectProblem(await post(token, poisoned), 400, 'validation');
+    expect(expectProblem(await post(token, '{"vehicleId":'), 400, 'validation').errors).toEqual([
+      expect.objectContaining({ field: 'body', detail: 'must be valid JSON' }),
+    ]);
+    expect(await requestRows(subject)).toEqual([]);
+    // One of each is still accepted.
+    const single = `{"vehicleId":"${seededVehicleIds[0]}","startsAt":"${startsAt}","endsAt":"${endsAt}"}`;
+    expect((await post(token, single)).statusCode).toBe(202);
+  });
+
   it('refuses a vehicle the catalog does not have (422 unknown-vehicle) without writing a row', async () => {
     const subject = `erin-${randomUUID()}`;
     const token = await world.token(subject);

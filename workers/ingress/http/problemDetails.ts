@@ -55,7 +55,12 @@ export interface ProblemBody {
 
 /** A body field error with its JSON Pointer. */
 export function bodyFieldError(field: string, detail: string): FieldError {
-  return { field, in: 'body', pointer: `#/${field.replaceAll('~', '~0').replaceAll('/', '~1')}`, detail };
+  return { field, in: 'body', pointer: bodyPointer([field]), detail };
+}
+
+/** The URI-fragment JSON Pointer (RFC 6901) of a place in the body: `#/a/0/b`. */
+export function bodyPointer(segments: readonly (string | number)[]): string {
+  return `#/${segments.map((s) => String(s).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
 }
 
 /**
@@ -121,6 +126,14 @@ export function validationProblem(errors: FieldError[], detail = 'the request is
     detail,
     errors,
   });
+}
+
+/** 400: the body is not JSON (empty, malformed, or refused by a strict parser). */
+export function invalidJsonProblem(): HttpProblem {
+  return validationProblem(
+    [{ field: 'body', in: 'body', detail: 'must be valid JSON' }],
+    'the body is not valid JSON',
+  );
 }
 
 /** 404 that says nothing about whether the resource exists for someone else (OWASP API1). */

@@ -5,6 +5,7 @@ import { EnqueueError } from '../reservations/reservationCommands.ts';
 import {
   HttpProblem,
   internalProblem,
+  invalidJsonProblem,
   problemTypes,
   unavailableProblem,
   validationProblem,
@@ -47,10 +48,7 @@ export function problemFor(error: unknown): HttpProblem {
       return unsupportedMediaType(error);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return validationProblem(
-        [{ field: 'body', in: 'body', detail: 'must be valid JSON' }],
-        'the body is not valid JSON',
-      );
+      return invalidJsonProblem();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return validationProblem([
         { field: 'Content-Length', in: 'header', detail: 'does not match the body' },
