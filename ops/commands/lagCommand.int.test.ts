@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('ops lag (real broker)', () => {
-  it('shows N − K directly from the Admin API and from a running lag monitor', async () => {
+  it('shows N − K directly from the Admin API and from a running lag monitor; a group nobody consumes reads STOP at once', async () => {
     const topic = await topics.create('ops-lag', 2);
     await produceRecords(
       topic,
@@ -46,7 +46,9 @@ describe('ops lag (real broker)', () => {
     const table = await ops('lag', '--group', group, '--interval-ms', '200');
     expect(table.code, table.err.join('\n')).toBe(0);
     const row = table.out[1]?.split(/\s+/);
-    expect(row?.slice(0, 4)).toEqual([group, 'OK', '0', '30']);
+    // Nobody consumes and 30 wait: stopped, and a one-shot read must say so (it read OK before).
+    expect(row?.slice(0, 4)).toEqual([group, 'STOP', '0', '30']);
+    expect(snapshot.groups[0]?.status).toBe('STOP');
 
     const monitor = await startTestMonitor(group);
     try {

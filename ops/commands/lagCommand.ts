@@ -23,7 +23,9 @@ export const lagUsage = `usage: ops lag [--group G] [--json] [--from URL] [--sam
   --interval-ms MS   direct mode: time between samples (default 1000)
 
   Direct mode reads the Admin API at KAFKA_BOOTSTRAP_SERVERS with the lag monitor's own logic
-  and LAG_* settings (LAG_TARGET_DRAIN_SECONDS, LAG_KEDA_LAG_THRESHOLD, …).
+  and LAG_* settings (LAG_TARGET_DRAIN_SECONDS, LAG_KEDA_LAG_THRESHOLD, …). It cannot know how
+  long an offset has stood: a partition with lag that no member owns and whose offset did not
+  move during the samples reads STOP at once (a running monitor waits out its window).
 
 exit status: 0 figures shown; 1 Kafka or the monitor could not be read, or --group matched
 nothing; 2 bad arguments or configuration.`;
@@ -119,7 +121,12 @@ async function sampleKafka(
       groupPattern: group === undefined ? settings.groupPattern : exactGroupPattern(group),
       timeoutMs: settings.adminTimeoutMs,
     });
-    const tracker = new LagTracker({ ...settings, pollIntervalMs: intervalMs, statusWindow: samples });
+    const tracker = new LagTracker({
+      ...settings,
+      pollIntervalMs: intervalMs,
+      statusWindow: samples,
+      commitsPredateFirstPoll: true,
+    });
     let snapshot: LagSnapshot | undefined;
     for (let i = 0; i < samples; i++) {
       if (i > 0) await sleep(intervalMs);

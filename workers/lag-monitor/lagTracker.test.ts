@@ -192,6 +192,27 @@ describe('LagTracker', () => {
     expect(statuses).toEqual([null, 'OK', 'OK', 'STOP', 'STOP']);
   });
 
+  it('says STOP from the second sample of a one-shot read, unless the offset moved or a member owns it', () => {
+    const cluster = new FakeCluster({ partitions: 1 });
+    cluster.logEnd[0] = 100;
+    cluster.committed[0] = 30;
+    cluster.members = 0;
+    const oneShot = () =>
+      new LagTracker(testTrackerSettings({ statusWindow: 2, commitsPredateFirstPoll: true }));
+    const stopped = oneShot();
+    expect(
+      [stopped.observe(cluster.sample()), stopped.observe(cluster.sample())].map((s) => s.groups[0]!.status),
+    ).toEqual([null, 'STOP']);
+    const moving = oneShot();
+    moving.observe(cluster.sample());
+    cluster.committed[0] = 40;
+    expect(moving.observe(cluster.sample()).groups[0]!.status).toBe('OK');
+    cluster.members = 1;
+    const owned = oneShot();
+    owned.observe(cluster.sample());
+    expect(owned.observe(cluster.sample()).groups[0]!.status).toBe('STALL');
+  });
+
   it('raises the autoscale signal with a backlog, lowers it after the drain, never above the partition count', () => {
     const cluster = new FakeCluster({ partitions: 4 });
     const tracker = new LagTracker(

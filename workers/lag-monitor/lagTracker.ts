@@ -33,6 +33,13 @@ export interface LagTrackerSettings {
    * whole log as lag, `latest` none.
    */
   offsetReset: 'earliest' | 'latest';
+  /**
+   * For one-shot reads (`ops lag` without `--from`): a committed offset first seen is taken as
+   * unmoved since before the first poll, so a partition with lag that no live member owns and
+   * whose offset did not move during the samples reads STOP. A running monitor leaves this off
+   * and learns how long an offset has stood; a one-shot read otherwise could never say STOP.
+   */
+  commitsPredateFirstPoll?: boolean;
 }
 
 /** Busy-capacity measurements kept per group; their median is the learned per-replica throughput. */
@@ -249,7 +256,11 @@ export class LagTracker {
     // was first seen, so it never reads as consumption.
     const committed = reported ?? partitionState?.lastCommitted ?? position;
     if (!partitionState) {
-      partitionState = { window: [], lastCommitted: committed, committedSince: time };
+      partitionState = {
+        window: [],
+        lastCommitted: committed,
+        committedSince: this.settings.commitsPredateFirstPoll ? Number.NEGATIVE_INFINITY : time,
+      };
       state.partitions.set(key, partitionState);
     } else if (partitionState.lastCommitted !== committed) {
       partitionState.lastCommitted = committed;
