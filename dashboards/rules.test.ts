@@ -113,7 +113,6 @@ describe('alert rules', () => {
         'FleetRebalanceStorm',
         'FleetStuckPartition',
         'FleetTargetDown',
-        'FleetWorkerDegraded',
         'FleetWorkerNotConsuming',
         'FleetWorkerUnavailable',
       ].sort(),

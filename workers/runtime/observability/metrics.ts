@@ -56,7 +56,6 @@ export interface ConsumerMetrics {
   oldestUnfinishedAge: Gauge<'topic' | 'partition'>;
   uncommitted: Gauge<'topic' | 'partition'>;
   assignedPartitions: Gauge<string>;
-  workerDegraded: Gauge<'reason'>;
   breakerState: Gauge<'breaker'>;
   dlqCapReached: Gauge<'worker'>;
 }
@@ -179,12 +178,6 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     assignedPartitions: new Gauge({
       name: 'fleet_consumer_assigned_partitions',
       help: 'Partitions currently assigned to this consumer.',
-      registers,
-    }),
-    workerDegraded: new Gauge({
-      name: 'fleet_worker_degraded',
-      help: 'Whether the worker runs degraded for a reason (0 or 1).',
-      labelNames: ['reason'],
       registers,
     }),
     breakerState: new Gauge({
