@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterHeaders } from '../runtime/resilience/deadLetterRecord.ts';
-import { readAll, uniqueGroup, waitUntilConsumed } from '../runtime/testing/kafkaTestKit.ts';
+import {
+  createTopics,
+  deleteTopics,
+  readAll,
+  recordCount,
+  uniqueGroup,
+  waitUntil,
+  waitUntilConsumed,
+} from '../runtime/testing/kafkaTestKit.ts';
+import { counterTotal } from '../runtime/testing/metricsTestKit.ts';
 import type { SettlementCommand } from './settlementCommand.ts';
 import { cancellationCommand, commandValue, requestCommand } from './testing/settlementCommands.ts';
 import {
@@ -143,5 +152,33 @@ describe('the reservation settler on Kafka and PostgreSQL', () => {
     const deadLetters = await readAll(topics.deadLetters, 1, 20_000);
     expect(deadLetters).toHaveLength(1);
     expect(deadLetters[0]!.headers[deadLetterHeaders.errorClass]).toBe('InvalidCommandError');
+  });
+
+  it('pauses while its events topic does not exist, dead-letters nothing, and emits the stored decision once it does', async () => {
+    const topics = await kafka.createTopics('settler-no-events', 1);
+    await deleteTopics([topics.events]);
+    const command = requestCommand({ vehicleId: db.vehicles[5]!, fromHour: 0, toHour: 2 });
+    await kafka.produceCommands(topics.commands, [command]);
+    const worker = await kafka.startSettler(topics, db.fresh.urls.app, uniqueGroup('settler-no-events'), {
+      KAFKA_PRODUCER_TOPIC_METADATA_PROPAGATION_MS: '300',
+    });
+    // Decided and stored, but the event has nowhere to go: kept and retried, never dead-lettered.
+    await waitUntil(
+      async () => (await storedDecisions(db.app)).get(command.reservationId)?.status === 'confirmed',
+      30_000,
+      'the decision to be stored',
+    );
+    // Long enough for many probes (retries every 20–200 ms here), each of which used to be
+    // dead-lettered at once: the command stays in front of its partition instead.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await recordCount(topics.deadLetters)).toBe(0);
+    expect(await counterTotal(worker, 'fleet_consumer_dead_letters_total')).toBe(0);
+
+    await createTopics([{ topic: topics.events, partitions: 1 }]);
+    await waitUntil(async () => (await recordCount(topics.events)) === 1, 30_000, 'the decision event');
+    const [read] = await kafka.readEvents(topics.events);
+    expect(payloadOf(read!)[0]).toBe('ReservationConfirmed');
+    expect(read!.event.eventId).toBe((await storedDecisions(db.app)).get(command.reservationId)?.eventId);
+    expect(await recordCount(topics.deadLetters)).toBe(0);
   });
 });

@@ -144,5 +144,7 @@ export const librdkafkaCodes = Object.freeze({
   STATE: ERRORS.ERR__STATE,
   DESTROY: ERRORS.ERR__DESTROY,
   UNKNOWN_TOPIC_OR_PART: ERRORS.ERR_UNKNOWN_TOPIC_OR_PART,
+  /** The client's own verdict on a topic the broker said does not exist (later sends fail at once). */
+  UNKNOWN_TOPIC: ERRORS.ERR__UNKNOWN_TOPIC,
   MSG_SIZE_TOO_LARGE: ERRORS.ERR_MSG_SIZE_TOO_LARGE,
 });
