@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { context } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/configError.ts';
 import { EnvReader } from '../config/envReader.ts';
-import { createLogger, maskSecretsInText, messageLogger, readLogLevel } from './logger.ts';
+import { ensureAsyncContextManager } from './asyncContextManager.ts';
+import { createLogger, maskSecretsInText, readLogLevel } from './logger.ts';
+import { extractTraceContext } from './tracing.ts';
 
 /** A logger writing into an array of parsed JSON lines. */
 function capturingLogger(level: 'info' | 'debug' = 'info') {
@@ -108,29 +111,24 @@ describe('createLogger', () => {
   });
 });
 
-describe('messageLogger', () => {
-  it('binds record coordinates and ids to every line', () => {
+describe('trace ids in log lines', () => {
+  it('adds trace_id and span_id to lines written inside a trace context, and nothing outside one', () => {
+    ensureAsyncContextManager();
     const { logger, lines } = capturingLogger();
-    const child = messageLogger(logger, {
-      topic: 'fleet.rental.events.v1',
-      partition: 3,
-      offset: 42,
-      correlationId: 'c-1',
-      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-      spanId: '00f067aa0ba902b7',
+    const traced = extractTraceContext({
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     });
-    child.warn({ attempt: 2 }, 'handler failed');
+    context.with(traced, () => logger.warn({ attempt: 2 }, 'handler failed'));
+    logger.info('outside');
     expect(lines[0]).toMatchObject({
       worker: 'settler',
-      topic: 'fleet.rental.events.v1',
-      partition: 3,
-      offset: 42,
-      correlation_id: 'c-1',
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       span_id: '00f067aa0ba902b7',
       attempt: 2,
       msg: 'handler failed',
     });
+    expect(lines[1]).not.toHaveProperty('trace_id');
+    expect(lines[1]).not.toHaveProperty('span_id');
   });
 });
 

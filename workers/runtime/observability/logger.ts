@@ -1,5 +1,6 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { EnvReader } from '../config/envReader.ts';
+import { currentTraceIds } from './tracing.ts';
 
 export type { Logger } from 'pino';
 
@@ -103,7 +104,10 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
 }
 
-/** JSON lines to stdout with `worker` and `pid` on every line, secrets redacted. */
+/**
+ * JSON lines to stdout with `worker` and `pid` on every line, `trace_id` and `span_id` on lines
+ * written inside a trace context, secrets redacted.
+ */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? levelFromEnvironment();
   const loggerOptions: LoggerOptions = {
@@ -113,6 +117,12 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     messageKey: 'msg',
     redact: { paths: [...redactedPaths], censor: '[REDACTED]' },
     serializers: { err: serializeErrorMasked, error: serializeErrorMasked },
+    // A line written inside a traced operation (a record's handler, an HTTP request) names its
+    // trace, so on-call can go from a log line to the trace and back.
+    mixin: () => {
+      const ids = currentTraceIds();
+      return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+    },
     formatters: {
       level: (label) => ({ level: label }),
       log: (object) => maskSecretsDeep(object, 0) as Record<string, unknown>,
@@ -128,31 +138,4 @@ function levelFromEnvironment(): LogLevel {
   const level = readLogLevel(reader);
   reader.done();
   return level;
-}
-
-/** Where a log line about one record comes from. */
-export interface MessageLogFields {
-  topic: string;
-  partition: number;
-  offset: number;
-  correlationId?: string;
-  traceId?: string;
-  spanId?: string;
-}
-
-/**
- * A child logger whose lines carry the record's coordinates and ids (`correlation_id`,
- * `trace_id`, `span_id`), so a line can be joined with traces and the DLQ. The offset is fine
- * in logs; it is never a metric label.
- */
-export function messageLogger(base: Logger, fields: MessageLogFields): Logger {
-  const bindings: Record<string, string | number> = {
-    topic: fields.topic,
-    partition: fields.partition,
-    offset: fields.offset,
-  };
-  if (fields.correlationId !== undefined) bindings.correlation_id = fields.correlationId;
-  if (fields.traceId !== undefined) bindings.trace_id = fields.traceId;
-  if (fields.spanId !== undefined) bindings.span_id = fields.spanId;
-  return base.child(bindings);
 }
