@@ -61,7 +61,7 @@ const overviewAvailability: PanelSpec[] = [
     type: 'stat',
     title: 'Degraded workers',
     description:
-      'fleet_worker_degraded by worker and reason: 1 while a worker runs with a weaker guarantee (dlq_cap: dead-lettering stopped and readiness fails; redis_fallback: per-process limits).',
+      'fleet_worker_degraded by worker and reason: 1 while a worker runs with a weaker guarantee (dlq_cap, the one reason exported: dead-lettering stopped and readiness fails).',
     queries: [
       {
         expr: 'max by (worker, reason) (fleet_worker_degraded)',
@@ -146,7 +146,7 @@ const overviewErrors: PanelSpec[] = [
     type: 'timeseries',
     title: 'Outcomes other than success',
     description:
-      'Share of finished records per worker that were dead-lettered or skipped rather than processed successfully (0 when all succeed).',
+      'Share of finished records per worker that were dead-lettered rather than processed successfully (0 when all succeed).',
     queries: [
       {
         expr: `(sum by (worker) (rate(fleet_consumer_messages_processed_total{outcome!="success"}[${rate}])) or sum by (worker) (rate(fleet_consumer_messages_processed_total[${rate}])) * 0) / sum by (worker) (rate(fleet_consumer_messages_processed_total[${rate}]))`,
@@ -252,7 +252,7 @@ const overviewSaturation: PanelSpec[] = [
     type: 'timeseries',
     title: 'Paused partitions by reason',
     description:
-      'Partitions paused now per worker and reason: backpressure (buffer full, normal under load), breaker (dependency down), dlq_cap (dead-letter cap), operator, draining (shutdown).',
+      'Partitions paused now per worker and reason: backpressure (buffer full, normal under load), breaker (dependency down), dlq_cap (dead-letter cap), draining (shutdown).',
     queries: [
       {
         expr: 'sum by (worker, reason) (fleet_consumer_paused_partitions)',
@@ -734,7 +734,7 @@ const reservationsSettlement: PanelSpec[] = [
   {
     type: 'timeseries',
     title: 'Settlement outcomes per second',
-    description: `Commands of ${commandsTopic} finished by the settler, by runtime outcome: success (a decision was stored and emitted), dead_lettered, skipped.`,
+    description: `Commands of ${commandsTopic} finished by the settler, by runtime outcome: success (a decision was stored and emitted) or dead_lettered.`,
     queries: [
       {
         expr: `sum by (outcome) (rate(fleet_consumer_messages_processed_total{topic="${commandsTopic}"}[${rate}]))`,
@@ -992,7 +992,7 @@ const breakerPanels: PanelSpec[] = [
   },
   {
     type: 'timeseries',
-    title: 'Partitions paused by breakers, caps and operators',
+    title: 'Partitions paused by breakers and caps',
     description: 'Partitions paused for a reason other than backpressure, per worker and reason.',
     queries: [
       {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a checkout ready to run: Debian packages (when missing), then `npm ci` when
-# node_modules is missing or older than package-lock.json. Cheap when nothing changed,
+# package-lock.json changed since the last install (its sha256 differs from the stamp this
+# script writes, or there is none) or Node.js 24 is missing. Cheap when nothing changed,
 # so `npm start` and `npm test` call it every time and work on a fresh clone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
