@@ -11,7 +11,7 @@ import { pendingUsage, runPendingCommand } from './commands/pendingCommand.ts';
 import { runTokenCommand, tokenUsage } from './commands/tokenCommand.ts';
 import { runWorkerCommand, workerUsage } from './commands/workerCommand.ts';
 
-export const usage = `usage: npm run -s ops -- <command> [options]    (or: node_modules/.bin/node ops/cli.ts <command> …)
+export const usage = `usage: npm run -s ops -- <command> [options]    (or: node ops/cli.ts <command> … on Node.js 24)
 
   lag                     consumer lag, statuses and desired replicas per group
   dlq list|inspect|replay dead letters: see them, read one, move them back exactly once

@@ -19,7 +19,7 @@ export const workerUsage = `usage: ops worker resume-dlq --pid P [--force]
 
   SIGUSR2 terminates a process that does not handle it, so on Linux the command first checks
   /proc/P/status that P catches SIGUSR2 and refuses otherwise; --force skips that check.
-  In a container the worker is PID 1: kubectl exec <pod> -- node_modules/.bin/node ops/cli.ts
+  In a container the worker is PID 1: kubectl exec -n fleetstream <pod> -- node ops/cli.ts
   worker resume-dlq --pid 1, on the replica that owns the blocked partition now (a partition's
   block follows it to its next owner; ops dlq blocks lists them; its /readyz names them).
 

@@ -37,7 +37,10 @@ export interface GroupLag {
   status: LagStatus | null;
   /** Messages behind over every partition (one never committed counts from LAG_OFFSET_RESET); null when a read failed. */
   lag: number | null;
-  /** Oldest unconsumed record's age over the group's partitions (max); null when any lagging partition is unknown. */
+  /**
+   * Oldest unconsumed record's age over the partitions whose age is known (max): a lower bound
+   * when a lagging partition's age is unknown; null only when no lagging partition's age is known.
+   */
   lagSeconds: number | null;
   topics: GroupTopicRates[];
   partitions: PartitionLag[];
