@@ -119,7 +119,21 @@ class FakeConsumer extends EventEmitter {
     for (const tp of partitions) this.paused.add(tp.partition);
   }
   resume(partitions: TopicPartition[]): void {
-    for (const tp of partitions) this.paused.delete(tp.partition);
+    for (const tp of partitions) {
+      this.paused.delete(tp.partition);
+      this.events.push(`resume ${tp.partition}`);
+    }
+  }
+  /** Pause/resume calls and the ListOffsets requests, in order. */
+  readonly events: string[] = [];
+  queryWatermarkOffsets(
+    _topic: string,
+    partition: number,
+    _timeoutMs: number,
+    callback: (error: Error | null, offsets: { lowOffset: number; highOffset: number }) => void,
+  ): void {
+    this.events.push(`list-offsets ${partition}`);
+    setTimeout(() => callback(null, { lowOffset: 0, highOffset: this.logs.get(partition)?.length ?? 0 }), 1);
   }
   /** Topics the fake cluster's metadata knows (default: the test topic). */
   knownTopics = [topic];
@@ -206,6 +220,38 @@ function gateAnswering(answer: () => Promise<{ admitted: true } | { admitted: fa
 const records = (key: string, values: string[]) => values.map((value) => ({ key, value }));
 
 describe('ConsumerEngine races (fake client)', () => {
+  it('wakes the fetcher with a ListOffsets to the partition right after every resume', async () => {
+    // librdkafka fetches a resumed partition only when its broker thread next wakes (~0.5 s).
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: number[] = [];
+    const engine = engineOnFake(
+      async (message) => {
+        await gate;
+        handled.push(message.offset);
+      },
+      { partitionMaxMessages: 4, partitionMaxUncommitted: 40, maxConcurrency: 8 },
+    );
+    await engine.start();
+    client().produce(0, records('k', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']));
+    client().rebalance(ASSIGN, 0);
+    await until(
+      () => engine.snapshot()[0]?.pausedFor.includes('backpressure') === true,
+      5000,
+      'backpressure',
+    );
+    // (The assignment itself resumes the partition once; that one needs no wake.)
+    const before = client().events.length;
+    release();
+    await until(() => handled.length === 8, 5000, 'every record');
+    const after = client().events.slice(before);
+    const resumes = after.filter((e) => e === 'resume 0').length;
+    expect(resumes).toBeGreaterThanOrEqual(1);
+    expect(after).toEqual(Array.from({ length: resumes }, () => ['resume 0', 'list-offsets 0']).flat());
+  });
+
   it('a revoke while the DLQ caps answer leaves no hold behind: the partition runs again when reassigned', async () => {
     let capped = true;
     const { gate, dlqGate } = gateAnswering(async () => {

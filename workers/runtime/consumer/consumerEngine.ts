@@ -34,6 +34,8 @@ const REVOKE_COMMIT_MIN_MS = 1000;
 const SUBSCRIBED_TOPIC_CHECK_MS = 30_000;
 /** The same while one is missing: readiness comes back within seconds of the topic's creation. */
 const MISSING_TOPIC_RECHECK_MS = 2_000;
+/** How long the ListOffsets that wakes librdkafka's fetcher after a resume may take (its answer is unused). */
+const FETCHER_WAKE_TIMEOUT_MS = 5_000;
 
 /** What a worker declares: its group, its topics and its handler. */
 export interface WorkerSpec<V> {
@@ -1079,6 +1081,25 @@ export class ConsumerEngine<V = unknown> {
     }
   }
 
+  /**
+   * librdkafka takes a resumed partition back into its fetches only when the leader's broker
+   * thread next wakes up, which an idle thread does once a second: 0.5–0.8 s without a message
+   * after each resume (`harness/bench/resumeLatency.ts`: 800 ms, 7 ms with the wake), so a
+   * partition resumed from backpressure drained its buffer and sat idle (P2 read 142x of its
+   * baseline, 205-211x with the wake). Any request to that broker wakes its thread; a ListOffsets
+   * for the partition goes to its leader. The answer itself is not needed.
+   */
+  private wakeFetcher(consumer: RdKafkaConsumer, state: PartitionState): void {
+    consumer.queryWatermarkOffsets(state.topic, state.partition, FETCHER_WAKE_TIMEOUT_MS, (error) => {
+      if (error) {
+        this.logger.debug(
+          { topic: state.topic, partition: state.partition, err: error.message },
+          'waking the fetcher after a resume failed; it resumes at its next wake-up',
+        );
+      }
+    });
+  }
+
   private setPaused(state: PartitionState, reason: PauseReason, paused: boolean): void {
     const consumer = this.consumer;
     if (!consumer || state.revoking) return;
@@ -1089,7 +1110,10 @@ export class ConsumerEngine<V = unknown> {
     const isPaused = state.pausedFor.size > 0;
     try {
       if (isPaused && !wasPaused) consumer.pause([{ topic: state.topic, partition: state.partition }]);
-      else if (!isPaused && wasPaused) consumer.resume([{ topic: state.topic, partition: state.partition }]);
+      else if (!isPaused && wasPaused) {
+        consumer.resume([{ topic: state.topic, partition: state.partition }]);
+        this.wakeFetcher(consumer, state);
+      }
     } catch (error) {
       this.logger.warn(
         { topic: state.topic, partition: state.partition, err: (error as Error).message },
