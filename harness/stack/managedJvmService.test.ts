@@ -42,10 +42,20 @@ function idlerService(prepare: () => Promise<void> = async () => {}): {
   return { service, pidFile: path.join(dir, 'run', 'idler.pid') };
 }
 
+/**
+ * Whether the process still runs. A killed child of this test process stays a zombie until Node
+ * reaps it, which can be after stopRecorded() returned (its /proc cmdline is then empty): a zombie
+ * runs nothing and counts as stopped.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
