@@ -117,8 +117,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     messageKey: 'msg',
     redact: { paths: [...redactedPaths], censor: '[REDACTED]' },
     serializers: { err: serializeErrorMasked, error: serializeErrorMasked },
-    // A line written inside a traced operation (a record's handler, an HTTP request) names its
-    // trace, so on-call can go from a log line to the trace and back.
+    // A line written while a record is handled (the runtime makes its traceparent the active
+    // context) names that trace, so on-call can go from a log line to the trace and back.
     mixin: () => {
       const ids = currentTraceIds();
       return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
