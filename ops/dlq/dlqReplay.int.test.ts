@@ -112,7 +112,9 @@ describe('ops dlq replay (real broker)', () => {
 
     const listed = await ops('dlq', 'list', dlq, '--json');
     expect(listed.code, listed.err.join('\n')).toBe(0);
-    expect(listed.out.map((l) => JSON.parse(l) as { replayed: boolean }).every((e) => e.replayed)).toBe(true);
+    const listedLetters = listed.out.map((l) => JSON.parse(l) as { replayed: boolean });
+    expect(listedLetters).toHaveLength(12);
+    expect(listedLetters.filter((e) => !e.replayed)).toEqual([]);
   });
 
   it('settles a send interrupted by a crash: sent once whether or not it had landed', async () => {

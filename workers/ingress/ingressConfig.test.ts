@@ -87,13 +87,15 @@ describe('ingress configuration', () => {
   });
 
   it('never quotes a secret in the error text', () => {
+    let thrown: unknown;
     try {
       loadIngressConfig({ JWT_SECRET: 'tooshort-but-secret' });
-      throw new Error('expected a ConfigError');
     } catch (error) {
-      expect((error as Error).message).toContain('JWT_SECRET');
-      expect((error as Error).message).not.toContain('tooshort-but-secret');
+      thrown = error;
     }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain('JWT_SECRET');
+    expect((thrown as Error).message).not.toContain('tooshort-but-secret');
   });
 
   it('picks RS256 when a public key is given', () => {

@@ -154,7 +154,7 @@ describe('the reservation settler on Kafka and PostgreSQL', () => {
     expect(deadLetters[0]!.headers[deadLetterHeaders.errorClass]).toBe('InvalidCommandError');
   });
 
-  it('pauses while its events topic does not exist, dead-letters nothing, and emits the stored decision once it does', async () => {
+  it('keeps a decided command (no dead letter, retried) while its events topic does not exist, and emits the stored decision once it does', async () => {
     const topics = await kafka.createTopics('settler-no-events', 1);
     await deleteTopics([topics.events]);
     const command = requestCommand({ vehicleId: db.vehicles[5]!, fromHour: 0, toHour: 2 });

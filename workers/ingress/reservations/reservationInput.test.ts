@@ -92,8 +92,14 @@ describe('POST /v1/reservations body', () => {
     expect(problemOf(at('2030-01-11T00:00:00Z', '2030-02-10T00:00:01Z')).errors?.[0]?.field).toBe('endsAt');
     expect(problemOf(at('2030-01-10T11:58:59Z', '2030-01-11T00:00:00Z')).errors?.[0]?.field).toBe('startsAt');
     expect(problemOf(at('2031-01-10T12:00:01Z', '2031-01-11T00:00:00Z')).status).toBe(422);
-    expect(at('2030-01-10T11:59:30Z', '2030-01-11T00:00:00Z')()).toBeDefined();
-    expect(at('2030-01-11T00:00:00Z', '2030-02-10T00:00:00Z')()).toBeDefined();
+    expect(at('2030-01-10T11:59:30Z', '2030-01-11T00:00:00Z')()).toMatchObject({
+      startsAtMs: Date.parse('2030-01-10T11:59:30Z'),
+      endsAtMs: Date.parse('2030-01-11T00:00:00Z'),
+    });
+    expect(at('2030-01-11T00:00:00Z', '2030-02-10T00:00:00Z')()).toMatchObject({
+      startsAtMs: Date.parse('2030-01-11T00:00:00Z'),
+      endsAtMs: Date.parse('2030-02-10T00:00:00Z'),
+    });
   });
 
   it('hashes the instants, not their spelling', () => {

@@ -389,12 +389,17 @@ describe('ConsumerEngine races (fake client)', () => {
     client().rebalance(ASSIGN, 0);
     await until(() => handled.length === 2, 5000, 'both messages handled');
     client().hangCommits = true;
+    const answeredCommits = client().commits.length;
     client().rebalance(REVOKE, 0);
     await until(
       () => !client().assigned.has(0) && engine.snapshot().length === 0,
       10_000,
       'the partition to be unassigned',
     );
+    // Unassigned with its commit still unanswered: the revoke did not wait for it.
+    expect(client().commits).toHaveLength(answeredCommits);
+    expect(client().assigned.has(0)).toBe(false);
+    expect(engine.snapshot()).toEqual([]);
     client().releaseCommits();
   });
 

@@ -59,6 +59,20 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   }
 }
 
+/** How many members a consumer group has now (0 once the last one left or when it has none). */
+export async function groupMemberCount(groupId: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const described = await retryRetriable(`describing group ${groupId}`, () =>
+      admin.describeGroups([groupId]),
+    );
+    return described.groups[0]?.members.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** One record to produce. */
 export interface TestRecord {
   key: string | null;

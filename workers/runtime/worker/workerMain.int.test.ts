@@ -7,6 +7,7 @@ import {
   committedOffsets,
   createTopics,
   deleteTopics,
+  groupMemberCount,
   produceRecords,
   uniqueName,
 } from '../testing/kafkaTestKit.ts';
@@ -19,7 +20,10 @@ afterAll(async () => {
 });
 
 /** A real worker process on a fresh topic of 300 records; its JSON log lines and its exit. */
-async function startEchoWorker(handlerMs: number): Promise<{
+async function startEchoWorker(
+  handlerMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{
   child: ChildProcess;
   groupId: string;
   topic: string;
@@ -44,6 +48,7 @@ async function startEchoWorker(handlerMs: number): Promise<{
       TEST_HANDLER_MS: String(handlerMs),
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,17 +79,6 @@ async function waitFor(what: string, output: string[], condition: () => Promise<
   }
 }
 
-/** An echo worker that is mid-stream (some commits, not all): the moment to signal it. */
-async function midStream(handlerMs: number): ReturnType<typeof startEchoWorker> {
-  const worker = await startEchoWorker(handlerMs);
-  await waitFor(
-    'a first commit',
-    worker.output,
-    async () => (await totalCommitted(worker.groupId, worker.topic)) > 0,
-  );
-  return worker;
-}
-
 /** An echo worker whose first records are in their (slow) handlers. */
 async function inHandlers(handlerMs: number): ReturnType<typeof startEchoWorker> {
   const worker = await startEchoWorker(handlerMs);
@@ -97,21 +91,36 @@ async function inHandlers(handlerMs: number): ReturnType<typeof startEchoWorker>
 
 describe('workerMain (a real worker process)', () => {
   it('drains in-flight work on SIGTERM, commits the watermark, leaves the group and exits 0', async () => {
-    const worker = await midStream(20);
+    // 300 records on 10 keys, 200 ms each: ~6 s of work, so the signal finds handlers running.
+    const worker = await startEchoWorker(200, { TEST_LOG_HANDLED: '1' });
+    await waitFor('a first handled record', worker.output, () => worker.messages().includes('handled'));
+    const committedAtSignal = await totalCommitted(worker.groupId, worker.topic);
     worker.child.kill('SIGTERM');
     expect(await worker.exit).toEqual({ code: 0, signal: null });
     const messages = worker.messages();
     expect(messages).toContain('draining');
     expect(messages).toContain('drained');
     expect(messages).toContain('worker stopped');
-    // The drained watermark was committed: a restart would not repeat finished work.
     const logged = worker.output
       .join('')
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { worker?: string });
+      .map((l) => JSON.parse(l) as { worker?: string; msg: string; partition?: number; offset?: number });
     expect(logged.every((l) => l.worker === 'echo-test')).toBe(true);
-    expect(await totalCommitted(worker.groupId, worker.topic)).toBeGreaterThan(0);
+    const handled = new Set(
+      logged.filter((l) => l.msg === 'handled').map((l) => `${l.partition}:${l.offset}`),
+    );
+    expect(handled.size).toBeLessThan(300); // stopped mid-stream, not after the end
+    // The drain committed what finished meanwhile, and never past unfinished work: every offset
+    // below a partition's committed one was handled (a restart redoes nothing it skipped).
+    const committed = await committedOffsets(worker.groupId, worker.topic);
+    expect(await totalCommitted(worker.groupId, worker.topic)).toBeGreaterThan(committedAtSignal);
+    for (const [partition, offset] of committed) {
+      for (let o = 0; o < offset; o++)
+        expect(handled.has(`${partition}:${o}`), `${partition}:${o}`).toBe(true);
+    }
+    // Left the group on the way out (a crashed member would linger until its session timed out).
+    expect(await groupMemberCount(worker.groupId)).toBe(0);
   });
 
   it('treats one Ctrl-C delivered twice (terminal SIGINT, then the supervisor SIGTERM) as one graceful stop', async () => {
