@@ -128,7 +128,14 @@ describe('npm start (README command one)', () => {
     const pid = fleet.child.pid!;
     process.kill(-pid, 'SIGINT');
     await sleep(50);
-    process.kill(pid, 'SIGINT');
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch (error) {
+      // npm may already be gone: once the shell running its script dies of the SIGINT, npm
+      // re-raises it on itself and exits while the supervisor still drains (seen once in CI).
+      // Nothing is left to forward; the checks below still see the whole drain.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
     // npm re-raises SIGINT on itself once its script ended (a shell shows status 130); the
     // supervisor's own exit 0 is its last line, printed right before process.exit(0).
     expect([
