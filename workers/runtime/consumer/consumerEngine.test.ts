@@ -126,6 +126,8 @@ class FakeConsumer extends EventEmitter {
   }
   /** Pause/resume calls and the ListOffsets requests, in order. */
   readonly events: string[] = [];
+  /** A broker that never answers ListOffsets (each request would hold a thread-pool thread). */
+  hangListOffsets = false;
   queryWatermarkOffsets(
     _topic: string,
     partition: number,
@@ -133,6 +135,7 @@ class FakeConsumer extends EventEmitter {
     callback: (error: Error | null, offsets: { lowOffset: number; highOffset: number }) => void,
   ): void {
     this.events.push(`list-offsets ${partition}`);
+    if (this.hangListOffsets) return;
     setTimeout(() => callback(null, { lowOffset: 0, highOffset: this.logs.get(partition)?.length ?? 0 }), 1);
   }
   /** Topics the fake cluster's metadata knows (default: the test topic). */
@@ -250,6 +253,32 @@ describe('ConsumerEngine races (fake client)', () => {
     const resumes = after.filter((e) => e === 'resume 0').length;
     expect(resumes).toBeGreaterThanOrEqual(1);
     expect(after).toEqual(Array.from({ length: resumes }, () => ['resume 0', 'list-offsets 0']).flat());
+  });
+
+  it('keeps at most two fetcher wakes in flight when the broker does not answer them', async () => {
+    const handled: number[] = [];
+    const engine = engineOnFake(
+      async (message) => {
+        await sleep(5);
+        handled.push(message.offset);
+      },
+      { partitionMaxMessages: 2, partitionMaxUncommitted: 40, maxConcurrency: 4, fetchBatch: 2 },
+    );
+    await engine.start();
+    client().hangListOffsets = true;
+    client().produce(
+      0,
+      records(
+        'k',
+        Array.from({ length: 16 }, (_, i) => `v${i}`),
+      ),
+    );
+    client().rebalance(ASSIGN, 0);
+    await until(() => handled.length === 16, 5000, 'every record');
+    const after = client().events;
+    // Several backpressure cycles, each ending in a resume; the unanswered wakes stop at two.
+    expect(after.filter((e) => e === 'resume 0').length).toBeGreaterThan(3);
+    expect(after.filter((e) => e === 'list-offsets 0')).toHaveLength(2);
   });
 
   it('a revoke while the DLQ caps answer leaves no hold behind: the partition runs again when reassigned', async () => {

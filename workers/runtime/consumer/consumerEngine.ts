@@ -35,7 +35,13 @@ const SUBSCRIBED_TOPIC_CHECK_MS = 30_000;
 /** The same while one is missing: readiness comes back within seconds of the topic's creation. */
 const MISSING_TOPIC_RECHECK_MS = 2_000;
 /** How long the ListOffsets that wakes librdkafka's fetcher after a resume may take (its answer is unused). */
-const FETCHER_WAKE_TIMEOUT_MS = 5_000;
+const FETCHER_WAKE_TIMEOUT_MS = 1_000;
+/**
+ * Wakes in flight at once. Each holds a libuv thread-pool thread (4 by default) until answered,
+ * and the client's consume() needs one too: a burst of resumes against a slow broker must not
+ * starve the poll loop. A skipped wake costs that partition at most the broker thread's second.
+ */
+const MAX_FETCHER_WAKES_IN_FLIGHT = 2;
 
 /** What a worker declares: its group, its topics and its handler. */
 export interface WorkerSpec<V> {
@@ -213,6 +219,8 @@ export class ConsumerEngine<V = unknown> {
   private readonly scheduler: LaneScheduler<Envelope>;
   private readonly running = new Set<Envelope>();
   private consumer: RdKafkaConsumer | undefined;
+  /** ListOffsets requests sent to wake librdkafka's fetcher and not yet answered. */
+  private fetcherWakesInFlight = 0;
   private lifecycle: Lifecycle = 'new';
   private epochCounter = 0;
   private totalUnfinished = 0;
@@ -1090,7 +1098,10 @@ export class ConsumerEngine<V = unknown> {
    * for the partition goes to its leader. The answer itself is not needed.
    */
   private wakeFetcher(consumer: RdKafkaConsumer, state: PartitionState): void {
+    if (this.fetcherWakesInFlight >= MAX_FETCHER_WAKES_IN_FLIGHT) return;
+    this.fetcherWakesInFlight++;
     consumer.queryWatermarkOffsets(state.topic, state.partition, FETCHER_WAKE_TIMEOUT_MS, (error) => {
+      this.fetcherWakesInFlight--;
       if (error) {
         this.logger.debug(
           { topic: state.topic, partition: state.partition, err: error.message },
